@@ -1,0 +1,69 @@
+# The README's commands. Everything installs itself into .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/dependencies/requirements.txt | cksum | cut -d' ' -f1)
+PYTEST_ARGS ?= -n auto
+export SAM_CLI_TELEMETRY := 0
+export XDG_RUNTIME_DIR ?= /tmp
+
+.PHONY: help install check lint format typecheck test test-fast run migrate invoke bench validate build clean
+
+help:
+	@echo "make run      - the whole system locally (embedded PostgreSQL, moto DynamoDB, HTTP API)"
+	@echo "make test     - install everything and run lint, types, the template check and all tests"
+	@echo "make migrate  - apply migrations to \$$DATABASE_URL"
+	@echo "make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json - one local invocation"
+	@echo "make bench    - the benchmark (figures, not pass/fail)"
+
+$(STAMP): requirements-dev.txt layers/dependencies/requirements.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required (found %s)" % sys.version.split()[0]'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing requirements into $(VENV) (first run takes a few minutes)..."
+	@$(BIN)/python -m pip install --quiet --upgrade pip > $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	@$(BIN)/python -m pip install --quiet -r requirements-dev.txt >> $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: install
+	$(BIN)/mypy shared functions devtools tests
+
+validate: install
+	$(BIN)/sam validate --lint
+
+check: lint typecheck validate
+
+test: check
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(BIN)/pytest $(PYTEST_ARGS) -m "not slow"
+
+run: install
+	$(BIN)/python -m devtools.run
+
+migrate: install
+	$(BIN)/python -m devtools.migrate
+
+invoke: install
+	@test -n "$(FUNCTION)" || (echo "usage: make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json"; exit 2)
+	$(BIN)/python -m devtools.invoke $(FUNCTION) $(EVENT)
+
+bench: install
+	$(BIN)/python -m devtools.bench
+
+build: install
+	$(BIN)/sam build
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

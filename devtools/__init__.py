@@ -1,0 +1,1 @@
+"""Local tooling: embedded PostgreSQL, moto's DynamoDB server, migrations, demo data, runners."""

@@ -1,0 +1,33 @@
+"""GET /api/inventory/package-impact/{productId}: the packages a product feeds or limits."""
+
+from typing import Any
+from uuid import UUID
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from inventory.data.db import database
+from inventory.http import ERROR_RESPONSES, build_app
+from inventory.models.availability import PackageImpact
+from inventory.models.envelope import Envelope, ok
+from inventory.observability import logger, metrics
+from inventory.services import availability
+
+app = build_app()
+
+
+@app.get(
+    "/api/inventory/package-impact/<productId>",
+    summary="Packages that use a product, and whether it limits them",
+    responses=ERROR_RESPONSES,
+)
+def get_package_impact(productId: UUID) -> Envelope[PackageImpact]:  # noqa: N803 (URL name)
+    with database() as connection:
+        impact = availability.package_impact(connection, productId)
+    return ok(impact)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""Inventory automation domain layer: rules, data access and models shared by every function."""

@@ -1,0 +1,57 @@
+"""Settings read from the environment once per container and validated up front."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cache
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from inventory.errors import ConfigurationError
+
+
+class Settings(BaseSettings):
+    """Every tunable of the service. Field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+
+    package_low_stock_threshold: Decimal = Field(default=Decimal("0.2"), gt=0, le=1)
+    stockout_prediction_days: Decimal = Field(default=Decimal("7"), gt=0)
+    stockout_lookback_days: int = Field(default=28, ge=1, le=365)
+    bottleneck_min_packages: int = Field(default=2, ge=1)
+    notification_cooldown_hours: Decimal = Field(default=Decimal("24"), ge=0)
+    availability_cache_ttl_seconds: int = Field(default=300, ge=0)
+
+    database_url: SecretStr | None = None
+    database_secret_arn: str | None = None
+    db_connect_timeout_seconds: int = Field(default=5, ge=1, le=60)
+    db_statement_timeout_ms: int = Field(default=20_000, ge=100)
+    # RDS Proxy pins sessions that use prepared statements; it is set to true behind a proxy.
+    db_disable_prepared_statements: bool = False
+
+    cooldown_table_name: str = "inventory-notification-cooldowns"
+    cron_secret: SecretStr | None = None
+    cron_secret_arn: str | None = None
+
+
+_SECRET_FIELDS = frozenset({"database_url", "cron_secret"})
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        field = ".".join(str(loc) for loc in item["loc"])
+        # Never echo a secret's value back, even a malformed one.
+        shown = "" if field in _SECRET_FIELDS else f" (got {item.get('input')!r})"
+        parts.append(f"{field.upper()}: {item['msg']}{shown}")
+    return "; ".join(parts)
+
+
+@cache
+def get_settings() -> Settings:
+    """The validated settings; a bad value raises ConfigurationError naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigurationError(f"Invalid configuration: {_describe(error)}") from error

@@ -1,0 +1,148 @@
+"""The resolver factory, the response envelope and the exception -> HTTP mapping, in one place.
+
+Every function builds its app with `build_app()`, so every endpoint answers errors the same
+way: `{"success": false, "error": {"code", "message"}}` with the right status and never a
+stack trace, SQL or secret.
+"""
+
+from __future__ import annotations
+
+import binascii
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+from inventory.errors import (
+    ConfigurationError,
+    DependencyUnavailableError,
+    InvalidRequestError,
+    InventoryError,
+    MalformedRequestError,
+    NotFoundError,
+)
+from inventory.models.envelope import ErrorDetail, ErrorEnvelope
+from inventory.observability import logger
+
+# Documented on every route so the OpenAPI document describes the error shape.
+ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
+    status: {
+        "description": description,
+        "content": {"application/json": {"model": ErrorEnvelope}},
+    }
+    for status, description in (
+        (400, "Malformed parameter or body"),
+        (404, "Unknown id or route"),
+        (422, "Well-formed but invalid request"),
+        (503, "A dependency (PostgreSQL, DynamoDB) is unavailable"),
+    )
+}
+
+
+def error_response(
+    status: HTTPStatus, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response[str]:
+    body = ErrorEnvelope(error=ErrorDetail(code=code, message=message)).model_dump_json()
+    return Response(
+        status_code=status.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=body,
+        headers=headers,
+    )
+
+
+def _describe_validation(error: RequestValidationError) -> tuple[HTTPStatus, str, str]:
+    """400 for what cannot be parsed (ids, query, JSON); 422 for a body the schema rejects."""
+    problems = []
+    malformed = False
+    for item in error.errors():
+        location = [str(part) for part in item.get("loc", ())]
+        where = location[0] if location else "request"
+        field = ".".join(location[1:]) or where
+        if where in ("path", "query", "header", "cookie") or item.get("type") in (
+            "json_invalid",
+            "unsupported_content_type",
+        ):
+            malformed = True
+        message = item.get("msg", "is invalid")
+        problems.append(f"{field}: {message}" if where != "body" or field != "body" else message)
+    text = "; ".join(problems) or "The request is invalid."
+    if malformed:
+        return HTTPStatus.BAD_REQUEST, "bad_request", text
+    return HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", text
+
+
+def _on_validation(error: RequestValidationError) -> Response[str]:
+    status, code, message = _describe_validation(error)
+    return error_response(status, code, message)
+
+
+def _on_undecodable_body(_: Exception) -> Response[str]:
+    return error_response(
+        HTTPStatus.BAD_REQUEST, "bad_request", "The request body is not valid UTF-8 text."
+    )
+
+
+def _on_domain_error(status: HTTPStatus) -> Callable[[InventoryError], Response[str]]:
+    def handle(error: InventoryError) -> Response[str]:
+        return error_response(status, error.code, str(error))
+
+    return handle
+
+
+def _on_dependency_down(error: DependencyUnavailableError) -> Response[str]:
+    logger.warning("Dependency unavailable", extra={"reason": str(error)})
+    return error_response(
+        HTTPStatus.SERVICE_UNAVAILABLE, error.code, str(error), headers={"Retry-After": "5"}
+    )
+
+
+def _on_configuration(error: ConfigurationError) -> Response[str]:
+    logger.error("Configuration error", extra={"reason": str(error)})
+    return error_response(
+        HTTPStatus.INTERNAL_SERVER_ERROR, error.code, "The service is misconfigured."
+    )
+
+
+def _on_route_not_found(_: RouteNotFoundError) -> Response[str]:
+    return error_response(HTTPStatus.NOT_FOUND, "route_not_found", "No such route.")
+
+
+def _on_unexpected(_: Exception) -> Response[str]:
+    # The traceback goes to the log (with the request id); the caller gets a plain message.
+    logger.exception("Unhandled error")
+    return error_response(
+        HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "An unexpected error occurred."
+    )
+
+
+# Looked up by the exception's MRO, so the most specific entry wins whatever the order.
+_HANDLERS: list[tuple[type[Exception] | list[type[Exception]], Callable[[Any], Response[str]]]] = [
+    (RequestValidationError, _on_validation),
+    ([UnicodeDecodeError, binascii.Error], _on_undecodable_body),
+    (MalformedRequestError, _on_domain_error(HTTPStatus.BAD_REQUEST)),
+    (NotFoundError, _on_domain_error(HTTPStatus.NOT_FOUND)),
+    (InvalidRequestError, _on_domain_error(HTTPStatus.UNPROCESSABLE_ENTITY)),
+    (DependencyUnavailableError, _on_dependency_down),
+    (ConfigurationError, _on_configuration),
+    (RouteNotFoundError, _on_route_not_found),
+    (Exception, _on_unexpected),
+]
+
+
+def build_app() -> APIGatewayHttpResolver:
+    """An HTTP API resolver with request/response validation and the shared error mapping.
+
+    A response that fails its own schema is our bug, so it is a 500, not the default 422.
+    """
+    app = APIGatewayHttpResolver(
+        enable_validation=True,
+        response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
+    )
+    for exceptions, handler in _HANDLERS:
+        app.exception_handler(exceptions)(handler)
+    return app

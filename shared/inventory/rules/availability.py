@@ -1,0 +1,150 @@
+"""How many of a package can be sold, which component limits it, and how worried to be.
+
+Ratios are exact fractions: Python's Decimal division rounds at the context precision, which
+would make ties and floors wrong for values such as 0.3 / 0.1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+from uuid import UUID
+
+
+class Status(StrEnum):
+    AVAILABLE = "available"
+    LOW_STOCK = "low_stock"
+    UNAVAILABLE = "unavailable"
+    NO_COMPONENTS = "no_components"
+    # Only reported when one inactive package is asked for by id; lists skip them.
+    INACTIVE = "inactive"
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """One product inside a package, with the stock figures the rules need."""
+
+    product_id: UUID
+    product_name: str
+    quantity: Decimal
+    current_stock: Decimal
+    is_active: bool = True
+    par_level: Decimal | None = None
+
+    @property
+    def usable_stock(self) -> Decimal:
+        """Stock that can be sold: an inactive product counts as none."""
+        return self.current_stock if self.is_active else Decimal(0)
+
+    @property
+    def ratio(self) -> Fraction:
+        return Fraction(self.usable_stock) / Fraction(self.quantity)
+
+
+@dataclass(frozen=True, slots=True)
+class PackageSpec:
+    """A package and its components, as read from the catalogue."""
+
+    package_id: UUID
+    package_name: str
+    components: tuple[Component, ...] = ()
+    is_active: bool = True
+    normal_max_sellable: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Bottleneck:
+    product_id: UUID
+    product_name: str
+    current_stock: Decimal
+    quantity_per_package: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PackageAvailability:
+    package_id: UUID
+    package_name: str
+    max_sellable: int | None
+    status: Status
+    baseline: int | None
+    bottleneck: Bottleneck | None
+    limiting_product_ids: tuple[UUID, ...]
+
+
+def floor_non_negative(value: Fraction | Decimal) -> int:
+    """Whole packages that a (possibly negative) ratio allows."""
+    return max(0, math.floor(value))
+
+
+def par_baseline(components: Iterable[Component]) -> int | None:
+    """Packages the par levels would allow: the "normal" when none is set explicitly."""
+    ratios = [
+        Fraction(c.par_level) / Fraction(c.quantity) for c in components if c.par_level is not None
+    ]
+    return math.floor(min(ratios)) if ratios else None
+
+
+def baseline_for(normal_max_sellable: int | None, components: Iterable[Component]) -> int | None:
+    if normal_max_sellable is not None:
+        return normal_max_sellable
+    return par_baseline(components)
+
+
+def classify(
+    max_sellable: int | None,
+    baseline: int | None,
+    threshold: Decimal,
+    *,
+    has_components: bool,
+    is_active: bool = True,
+) -> Status:
+    """The status word for a package, from figures computed by either path (SQL or Python)."""
+    if not is_active:
+        return Status.INACTIVE
+    if not has_components or max_sellable is None:
+        return Status.NO_COMPONENTS
+    if max_sellable == 0:
+        return Status.UNAVAILABLE
+    if baseline is not None and max_sellable < Fraction(threshold) * baseline:
+        return Status.LOW_STOCK
+    return Status.AVAILABLE
+
+
+def limiting_components(components: Sequence[Component]) -> list[Component]:
+    """Every component whose ratio is the minimum, ordered by (name, id)."""
+    if not components:
+        return []
+    lowest = min(c.ratio for c in components)
+    tied = [c for c in components if c.ratio == lowest]
+    return sorted(tied, key=lambda c: (c.product_name, str(c.product_id)))
+
+
+def evaluate_package(spec: PackageSpec, threshold: Decimal) -> PackageAvailability:
+    """Availability of one package, computed entirely in Python."""
+    baseline = baseline_for(spec.normal_max_sellable, spec.components)
+    limiting = limiting_components(spec.components)
+    max_sellable = floor_non_negative(limiting[0].ratio) if limiting else None
+    first = limiting[0] if limiting else None
+    return PackageAvailability(
+        package_id=spec.package_id,
+        package_name=spec.package_name,
+        max_sellable=max_sellable,
+        status=classify(
+            max_sellable,
+            baseline,
+            threshold,
+            has_components=bool(spec.components),
+            is_active=spec.is_active,
+        ),
+        baseline=baseline,
+        bottleneck=(
+            Bottleneck(first.product_id, first.product_name, first.current_stock, first.quantity)
+            if first
+            else None
+        ),
+        limiting_product_ids=tuple(c.product_id for c in limiting),
+    )

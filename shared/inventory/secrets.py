@@ -1,0 +1,58 @@
+"""Connection strings and tokens: from the environment locally, from Secrets Manager in AWS.
+
+Powertools Parameters caches each secret for a few minutes, so a rotated secret is picked up
+without a redeploy and a warm invocation makes no Secrets Manager call.
+"""
+
+from __future__ import annotations
+
+import json
+
+from inventory.config import get_settings
+from inventory.errors import ConfigurationError
+
+_SECRET_MAX_AGE_SECONDS = 300
+
+
+def _secret_string(arn: str) -> str:
+    # Imported here: boto3 costs cold-start time and only deployments with secrets need it.
+    from aws_lambda_powertools.utilities import parameters
+
+    value = parameters.get_secret(arn, max_age=_SECRET_MAX_AGE_SECONDS)
+    return value if isinstance(value, str) else value.decode()
+
+
+def database_url() -> str:
+    """The PostgreSQL URL: DATABASE_URL, or the secret named by DATABASE_SECRET_ARN.
+
+    The secret may hold the URL itself or the RDS JSON shape (host, port, username, ...).
+    """
+    settings = get_settings()
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    if settings.database_secret_arn:
+        raw = _secret_string(settings.database_secret_arn)
+        if raw.lstrip().startswith("{"):
+            fields = json.loads(raw)
+            from psycopg.conninfo import make_conninfo
+
+            return make_conninfo(
+                host=fields["host"],
+                port=str(fields.get("port", 5432)),
+                user=fields["username"],
+                password=fields["password"],
+                dbname=fields.get("dbname", "postgres"),
+                sslmode=fields.get("sslmode", "require"),
+            )
+        return raw
+    raise ConfigurationError("DATABASE_URL or DATABASE_SECRET_ARN must be set.")
+
+
+def cron_secret() -> str | None:
+    """The token the cron endpoint expects, or None when none is configured (fail closed)."""
+    settings = get_settings()
+    if settings.cron_secret is not None:
+        return settings.cron_secret.get_secret_value() or None
+    if settings.cron_secret_arn:
+        return _secret_string(settings.cron_secret_arn) or None
+    return None

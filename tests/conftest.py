@@ -1,0 +1,92 @@
+"""Shared fixtures: real PostgreSQL (embedded), moto's DynamoDB server, events and contexts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, settings
+
+from tests.support import services
+from tests.support.events import FakeLambdaContext
+
+# Lambda-like environment for every test process; nothing here reaches AWS.
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "inventory-automation")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "InventoryAutomationTest")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+
+settings.register_profile(
+    "default", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Runs in the xdist controller (or the only process) before workers start: one server
+    # and one migrated template for the whole run. Workers inherit the URL by environment.
+    if hasattr(config, "workerinput") or os.environ.get(services.SERVER_URL_VARIABLE):
+        return
+    url, server = services.start_server()
+    services.create_template(url)
+    os.environ[services.SERVER_URL_VARIABLE] = url
+    config.stash[_server_key] = server
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(_server_key, None)
+    if server is not None:
+        server.stop()
+
+
+_server_key = pytest.StashKey[Any]()
+
+
+@pytest.fixture(scope="session")
+def database_url(worker_id: str) -> str:
+    """This worker's own database, cloned from the migrated template."""
+    return services.create_worker_database(os.environ[services.SERVER_URL_VARIABLE], worker_id)
+
+
+@pytest.fixture
+def service_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Lets a test change the service's environment; settings and connection are re-read."""
+    from inventory.config import get_settings
+    from inventory.data.db import reset_connection
+
+    get_settings.cache_clear()
+    reset_connection()
+    yield monkeypatch
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    reset_connection()
+
+
+@pytest.fixture
+def db(database_url: str, service_env: pytest.MonkeyPatch) -> Iterator[psycopg.Connection[Any]]:
+    """An empty, migrated database that the handlers under test are pointed at."""
+    services.truncate_all(database_url)
+    service_env.setenv("DATABASE_URL", database_url)
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's DynamoDB server over real HTTP on 127.0.0.1, one per worker."""
+    from moto.server import ThreadedMotoServer
+
+    port = services.free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
