@@ -1,0 +1,51 @@
+"""What a notification is before it is stored: the value the rules produce."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+
+class NotificationType(StrEnum):
+    PACKAGE_UNAVAILABLE = "package_unavailable"
+    PACKAGE_LOW_STOCK = "package_low_stock"
+    PACKAGE_BOTTLENECK = "package_bottleneck"
+    STOCKOUT_PREDICTED = "stockout_predicted"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class ReferenceType(StrEnum):
+    PACKAGE = "package"
+    PRODUCT = "product"
+
+
+@dataclass(frozen=True, slots=True)
+class CooldownKey:
+    """At most one notification per (type, reference) inside the cooldown window."""
+
+    type: NotificationType
+    reference_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationDraft:
+    type: NotificationType
+    priority: Priority
+    reference_type: ReferenceType
+    reference_id: UUID
+    title: str
+    message: str
+    # JSON-serialisable figures (numbers as int/float/str, ids as str).
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cooldown_key(self) -> CooldownKey:
+        return CooldownKey(self.type, self.reference_id)
