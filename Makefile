@@ -62,8 +62,12 @@ invoke: install
 bench: install
 	$(BIN)/python -m devtools.bench
 
+# sam build (without Docker) needs the Lambda runtime's Python, 3.13, on PATH; pyenv keeps it
+# under versions/, where its shim alone does not expose it.
+PY313_DIR := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
+
 build: install
-	$(BIN)/sam build
+	PATH="$(PY313_DIR):$$PATH" $(BIN)/sam build
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,55 @@
+"""The SQL availability path agrees with the oracle (and so with the pure path)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from hypothesis import given, settings
+
+from inventory.data.availability_sql import ACTIVE_PACKAGES, fetch_availability, package_by_id
+from inventory.rules.availability import PackageSpec
+from tests.support.catalog import insert_catalog
+from tests.support.oracle import expected_availability
+from tests.support.strategies import catalogs, thresholds
+
+
+class _RollbackError(Exception):
+    """Raised to roll the example's rows back."""
+
+
+@settings(max_examples=1500)
+@given(catalog=catalogs(), threshold=thresholds)
+def test_sql_path_matches_the_oracle(
+    db: psycopg.Connection[Any], catalog: list[PackageSpec], threshold: Decimal
+) -> None:
+    try:
+        with db.transaction():
+            insert_catalog(db, catalog)
+            active = fetch_availability(db, ACTIVE_PACKAGES, threshold)
+            by_id = {spec.package_id: spec for spec in catalog}
+            assert [a.package_id for a in active] == [
+                s.package_id
+                for s in sorted(catalog, key=lambda s: (s.package_name, str(s.package_id)))
+                if s.is_active
+            ]
+            for actual in active:
+                expected = expected_availability(by_id[actual.package_id], threshold)
+                assert actual.max_sellable == expected.max_sellable
+                assert actual.status == expected.status
+                assert actual.baseline == expected.baseline
+                assert actual.limiting_product_ids == expected.limiting_ids
+                assert (actual.bottleneck.product_id if actual.bottleneck else None) == (
+                    expected.bottleneck_id
+                )
+            for spec in catalog:
+                if not spec.is_active:
+                    (single,) = fetch_availability(db, package_by_id(spec.package_id), threshold)
+                    assert single.status == "inactive"
+                    assert (
+                        single.max_sellable == expected_availability(spec, threshold).max_sellable
+                    )
+            raise _RollbackError
+    except _RollbackError:
+        pass

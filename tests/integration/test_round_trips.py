@@ -1,0 +1,68 @@
+"""Computing every package's availability costs the same SQL round trips at any size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from functions.packages_availability import app as packages_availability
+from inventory.data.db import get_connection
+from tests.support.events import FakeLambdaContext, load_event, response_json
+from tests.support.statements import counting_statements
+
+
+def _generate_catalog(connection: psycopg.Connection[Any], packages: int) -> None:
+    """`packages` packages of 4 components over packages/4 products, generated in SQL."""
+    products = max(1, packages // 4)
+    connection.execute(
+        "INSERT INTO products (id, name, current_stock, par_level)"
+        " SELECT gen_random_uuid(), 'Product ' || i, (i %% 37)::numeric / 4, 40"
+        " FROM generate_series(1, %s) AS i",
+        (products,),
+    )
+    connection.execute(
+        "INSERT INTO packages (id, name) SELECT gen_random_uuid(), 'Package ' || i"
+        " FROM generate_series(1, %s) AS i",
+        (packages,),
+    )
+    connection.execute(
+        """
+        WITH numbered_products AS (
+            SELECT id, row_number() OVER (ORDER BY name) - 1 AS n FROM products
+        ), numbered_packages AS (
+            SELECT id, row_number() OVER (ORDER BY name) - 1 AS n FROM packages
+        )
+        INSERT INTO package_items (package_id, product_id, quantity)
+        SELECT pk.id, p.id, 0.5 + k
+        FROM numbered_packages pk
+        CROSS JOIN generate_series(0, 3) AS k
+        JOIN numbered_products p ON p.n = (pk.n + k * 7) %% %s
+        ON CONFLICT DO NOTHING
+        """,
+        (products,),
+    )
+
+
+def _statements_for_listing(
+    db: psycopg.Connection[Any], packages: int, context: FakeLambdaContext
+) -> tuple[int, int]:
+    db.execute("TRUNCATE package_items, packages, products CASCADE")
+    _generate_catalog(db, packages)
+    connection = get_connection()
+    with counting_statements(connection) as counter:
+        response = packages_availability.lambda_handler(
+            load_event("packages_availability.json"), context
+        )
+    assert response["statusCode"] == 200
+    return counter.count, len(response_json(response)["data"])
+
+
+def test_listing_costs_the_same_statements_for_10_and_10000_packages(
+    db: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+) -> None:
+    small, small_items = _statements_for_listing(db, 10, lambda_context)
+    large, large_items = _statements_for_listing(db, 10_000, lambda_context)
+    assert (small_items, large_items) == (10, 10_000)
+    assert small == large
+    assert 1 <= small <= 2
