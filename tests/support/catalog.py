@@ -44,10 +44,10 @@ def insert_catalog(connection: psycopg.Connection[Any], specs: Sequence[PackageS
 
 def component(
     name: str,
-    quantity: str | int,
-    stock: str | int,
+    quantity: str | int | Decimal,
+    stock: str | int | Decimal,
     *,
-    par: str | int | None = None,
+    par: str | int | Decimal | None = None,
     active: bool = True,
     product_id: uuid.UUID | None = None,
 ) -> Component:
