@@ -1,15 +1,35 @@
-"""Notification cooldowns: the interface the monitor uses. (Implementation: see below.)"""
+"""Notification cooldowns: the interface the monitor uses, and its implementations.
+
+`DynamoCooldownStore` keeps one item per (type, reference) in the DynamoDB table; the
+`DisabledCooldownStore` stands in when NOTIFICATION_COOLDOWN_HOURS is 0. `get_cooldown_store()`
+picks one from the settings.
+
+Faults, for callers: `claim_many` never raises for a DynamoDB fault (the claim comes back
+FAILED with the reason) and `release` never raises (it logs); `stats`, `clear` and `ping` raise
+DependencyUnavailableError. `now` must be timezone-aware (ValueError otherwise).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
-from uuid import UUID
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol
+from uuid import UUID, uuid4
 
+from inventory.config import get_settings
+from inventory.errors import DependencyUnavailableError
+from inventory.observability import logger
 from inventory.rules.notification_draft import CooldownKey
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
 
 
 class ClaimOutcome(StrEnum):
@@ -46,3 +66,380 @@ class CooldownStore(Protocol):
     def ping(self) -> None:
         """Raise DependencyUnavailableError when the table does not answer."""
         ...
+
+
+# --- Implementations ---------------------------------------------------------------------
+
+PARTITION_KEY = "pk"  # template.yaml's CooldownTable KeySchema; tests build the table from it
+TTL_ATTRIBUTE = "expires_at"
+
+# A dead endpoint must fail a claim within seconds, not hang the 15 s Lambda: short timeouts
+# and one retry (standard mode backs off 25 ms for DynamoDB, so retries cost little).
+_CONNECT_TIMEOUT_SECONDS = 2
+_READ_TIMEOUT_SECONDS = 3
+_TOTAL_ATTEMPTS = 2
+# Concurrent claims per run; the client's connection pool is sized to match.
+_MAX_WORKERS = 16
+_BATCH_WRITE_LIMIT = 25  # DynamoDB's BatchWriteItem maximum
+_BATCH_WRITE_ROUNDS = 5
+_BATCH_GET_LIMIT = 100  # DynamoDB's BatchGetItem maximum
+
+
+def _epoch_seconds(moment: datetime) -> float:
+    if moment.tzinfo is None:
+        raise ValueError("Cooldown times must be timezone-aware.")
+    return moment.timestamp()
+
+
+def _describe_failure(error: Exception) -> str:
+    """A short reason for logs and run summaries: the AWS error code, never a stack trace."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "Unknown")
+        return f"DynamoDB {code}: {error.response.get('Error', {}).get('Message', '')}".strip()
+    return f"DynamoDB unreachable: {error}"
+
+
+def _is_conditional_check_failure(error: Exception) -> bool:
+    from botocore.exceptions import ClientError
+
+    return (
+        isinstance(error, ClientError)
+        and error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    )
+
+
+def _dynamo_errors() -> tuple[type[Exception], ...]:
+    """What a call to DynamoDB raises when it is refused or unreachable."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    # ValueError: boto3 rejects a malformed AWS_ENDPOINT_URL_DYNAMODB when the client is built.
+    return (ClientError, BotoCoreError, ValueError)
+
+
+def create_dynamodb_client() -> DynamoDBClient:
+    """A DynamoDB client that fails fast; boto3 reads AWS_ENDPOINT_URL_DYNAMODB itself."""
+    # Imported here: boto3 costs about 250 ms of cold start and only cooldown users need it.
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=_CONNECT_TIMEOUT_SECONDS,
+        read_timeout=_READ_TIMEOUT_SECONDS,
+        retries={"total_max_attempts": _TOTAL_ATTEMPTS, "mode": "standard"},
+        max_pool_connections=_MAX_WORKERS,
+    )
+    return boto3.client("dynamodb", config=config)
+
+
+class DynamoCooldownStore:
+    """Cooldown entries in DynamoDB, one item per (type, reference), expiring by TTL.
+
+    An item is live while `expires_at > now`: DynamoDB deletes expired items up to days late,
+    so every read and every claim condition checks the attribute instead of trusting presence.
+    Besides the protocol, `table_name` and `window` are readable attributes.
+    """
+
+    def __init__(
+        self,
+        table_name: str,
+        window: timedelta,
+        client: DynamoDBClient | None = None,
+        *,
+        max_workers: int = _MAX_WORKERS,
+    ) -> None:
+        if window <= timedelta(0):
+            raise ValueError("The cooldown window must be positive; use DisabledCooldownStore.")
+        self.table_name = table_name
+        self.window = window
+        self._client = client
+        self._client_lock = threading.Lock()
+        self._max_workers = max(1, max_workers)
+
+    def _dynamodb(self) -> DynamoDBClient:
+        with self._client_lock:
+            if self._client is None:
+                self._client = create_dynamodb_client()
+            return self._client
+
+    @staticmethod
+    def partition_key(key: CooldownKey) -> str:
+        return f"{key.type.value}#{key.reference_id}"
+
+    # -- claims ------------------------------------------------------------------------------
+
+    def claim_many(self, keys: Sequence[CooldownKey], now: datetime) -> list[Claim]:
+        """Conditional PutItem per key, concurrently; never raises for a DynamoDB fault."""
+        if not keys:
+            return []
+        now_epoch = _epoch_seconds(now)
+        try:
+            client = self._dynamodb()
+        except _dynamo_errors() as error:
+            reason = _describe_failure(error)
+            return [Claim(key, ClaimOutcome.FAILED, error=reason) for key in keys]
+        if len(keys) == 1:
+            return [self._claim(client, keys[0], now, now_epoch)]
+        # (make bench) With the cooldown warm, almost every key has a live entry: one
+        # consistent BatchGetItem per 100 keys finds them, and only the others pay a
+        # conditional PutItem. Skipping a key seen live at `now` changes no outcome (its
+        # claim would fail at the same `now`); the PutItem condition still decides the rest.
+        live = self._live_keys(client, keys, now_epoch)
+        workers = min(self._max_workers, len(keys))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
+            # map keeps the input order whatever order the answers arrive in.
+            return list(
+                pool.map(
+                    lambda key: (
+                        Claim(key, ClaimOutcome.SUPPRESSED)
+                        if self.partition_key(key) in live
+                        else self._claim(client, key, now, now_epoch)
+                    ),
+                    keys,
+                )
+            )
+
+    def _live_keys(
+        self, client: DynamoDBClient, keys: Sequence[CooldownKey], now_epoch: float
+    ) -> frozenset[str]:
+        """Partition keys with a live entry; empty when the read fails (then every key is
+        claimed with its conditional write, as without this read)."""
+        wanted = list(dict.fromkeys(self.partition_key(key) for key in keys))
+        chunks = [
+            wanted[start : start + _BATCH_GET_LIMIT]
+            for start in range(0, len(wanted), _BATCH_GET_LIMIT)
+        ]
+        workers = min(self._max_workers, len(chunks))
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
+                found = list(pool.map(lambda chunk: self._read_live(client, chunk), chunks))
+        except _dynamo_errors() as error:
+            logger.warning("Cooldown pre-read failed", extra={"reason": _describe_failure(error)})
+            return frozenset()
+        floor_now = math.floor(now_epoch)
+        return frozenset(
+            item[PARTITION_KEY]["S"]
+            for items in found
+            for item in items
+            if int(item[TTL_ATTRIBUTE]["N"]) > floor_now
+        )
+
+    def _read_live(self, client: DynamoDBClient, chunk: Sequence[str]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        request: Any = {
+            self.table_name: {
+                "Keys": [{PARTITION_KEY: {"S": key}} for key in chunk],
+                "ConsistentRead": True,
+                "ProjectionExpression": "#pk, #expires_at",
+                "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#expires_at": TTL_ATTRIBUTE},
+            }
+        }
+        # DynamoDB may leave part of a batch unprocessed under load; what stays unread is
+        # simply claimed with its conditional write.
+        for _ in range(_BATCH_WRITE_ROUNDS):
+            answer = client.batch_get_item(RequestItems=request)
+            items.extend(answer.get("Responses", {}).get(self.table_name, []))
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        return items
+
+    def _claim(
+        self, client: DynamoDBClient, key: CooldownKey, now: datetime, now_epoch: float
+    ) -> Claim:
+        token = str(uuid4())
+        # Whole seconds, as DynamoDB's TTL wants; the ceiling keeps the window at least whole.
+        expires_at = math.ceil(now_epoch + self.window.total_seconds())
+        try:
+            client.put_item(
+                TableName=self.table_name,
+                Item={
+                    PARTITION_KEY: {"S": self.partition_key(key)},
+                    "type": {"S": key.type.value},
+                    "reference_id": {"S": str(key.reference_id)},
+                    "claimed_at": {"S": now.isoformat()},
+                    "token": {"S": token},
+                    TTL_ATTRIBUTE: {"N": str(expires_at)},
+                },
+                # An expired entry DynamoDB has not deleted yet must not block the claim.
+                ConditionExpression="attribute_not_exists(#pk) OR #expires_at <= :now",
+                ExpressionAttributeNames={"#pk": PARTITION_KEY, "#expires_at": TTL_ATTRIBUTE},
+                ExpressionAttributeValues={":now": {"N": str(math.floor(now_epoch))}},
+            )
+        except _dynamo_errors() as error:
+            if _is_conditional_check_failure(error):
+                return Claim(key, ClaimOutcome.SUPPRESSED)
+            return Claim(key, ClaimOutcome.FAILED, error=_describe_failure(error))
+        return Claim(key, ClaimOutcome.CLAIMED, token=token)
+
+    def release(self, claims: Sequence[Claim]) -> None:
+        """Delete our entries, each only while it still holds our token; never raises.
+
+        A release that fails is logged: the entry then expires on its own (the alert waits
+        one window), which is better than failing the run that tried to clean up.
+        """
+        ours = [c for c in claims if c.outcome is ClaimOutcome.CLAIMED and c.token is not None]
+        if not ours:
+            return
+        try:
+            client = self._dynamodb()
+        except _dynamo_errors() as error:
+            logger.warning("Cooldown release failed", extra={"reason": _describe_failure(error)})
+            return
+        workers = min(self._max_workers, len(ours))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
+            list(pool.map(lambda claim: self._release(client, claim), ours))
+
+    def _release(self, client: DynamoDBClient, claim: Claim) -> None:
+        try:
+            client.delete_item(
+                TableName=self.table_name,
+                Key={PARTITION_KEY: {"S": self.partition_key(claim.key)}},
+                # Someone may have claimed again after ours expired: never delete their entry.
+                ConditionExpression="#token = :token",
+                ExpressionAttributeNames={"#token": "token"},
+                ExpressionAttributeValues={":token": {"S": claim.token or ""}},
+            )
+        except _dynamo_errors() as error:
+            if not _is_conditional_check_failure(error):
+                logger.warning(
+                    "Cooldown release failed",
+                    extra={
+                        "type": claim.key.type.value,
+                        "reference_id": str(claim.key.reference_id),
+                        "reason": _describe_failure(error),
+                    },
+                )
+
+    # -- reads and maintenance ---------------------------------------------------------------
+
+    def _scan(
+        self, projection: str, names: dict[str, str], condition: str | None, values: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        paginator = self._dynamodb().get_paginator("scan")
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "ProjectionExpression": projection,
+            "ExpressionAttributeNames": names,
+        }
+        if condition is not None:
+            arguments["FilterExpression"] = condition
+            arguments["ExpressionAttributeValues"] = values
+        for page in paginator.paginate(**arguments):
+            yield from page.get("Items", [])
+
+    def stats(self, now: datetime) -> dict[str, int]:
+        """Live entries by type: a paginated Scan reading only the type attribute.
+
+        Raises DependencyUnavailableError when the table does not answer.
+        """
+        counts: Counter[str] = Counter()
+        try:
+            for item in self._scan(
+                "#type",
+                {"#type": "type", "#expires_at": TTL_ATTRIBUTE},
+                "#expires_at > :now",
+                {":now": {"N": str(math.floor(_epoch_seconds(now)))}},
+            ):
+                counts[item["type"]["S"]] += 1
+        except _dynamo_errors() as error:
+            raise _unavailable(error) from error
+        return dict(counts)
+
+    def clear(self, *, type: str | None = None, reference_id: UUID | None = None) -> int:
+        """Delete matching entries (expired ones too) and return how many were deleted.
+
+        Raises DependencyUnavailableError when the table does not answer.
+        """
+        # A NotificationType (a StrEnum) is welcome too: str() gives its value.
+        type = None if type is None else str(type)
+        try:
+            if type is not None and reference_id is not None:
+                return self._delete_one(type, reference_id)
+            conditions: list[str] = []
+            names = {"#pk": PARTITION_KEY}
+            values: dict[str, Any] = {}
+            if type is not None:
+                conditions.append("#type = :type")
+                names["#type"] = "type"
+                values[":type"] = {"S": type}
+            if reference_id is not None:
+                conditions.append("#reference_id = :reference_id")
+                names["#reference_id"] = "reference_id"
+                values[":reference_id"] = {"S": str(reference_id)}
+            keys = [
+                item[PARTITION_KEY]["S"]
+                for item in self._scan(
+                    "#pk", names, " AND ".join(conditions) if conditions else None, values
+                )
+            ]
+            self._delete_batch(keys)
+        except _dynamo_errors() as error:
+            raise _unavailable(error) from error
+        return len(keys)
+
+    def _delete_one(self, type: str, reference_id: UUID) -> int:
+        answer = self._dynamodb().delete_item(
+            TableName=self.table_name,
+            Key={PARTITION_KEY: {"S": f"{type}#{reference_id}"}},
+            ReturnValues="ALL_OLD",
+        )
+        return 1 if answer.get("Attributes") else 0
+
+    def _delete_batch(self, keys: Sequence[str]) -> None:
+        client = self._dynamodb()
+        for start in range(0, len(keys), _BATCH_WRITE_LIMIT):
+            requests: list[Any] = [
+                {"DeleteRequest": {"Key": {PARTITION_KEY: {"S": key}}}}
+                for key in keys[start : start + _BATCH_WRITE_LIMIT]
+            ]
+            # DynamoDB may hand back part of a batch under load; resend that part a few times.
+            for _ in range(_BATCH_WRITE_ROUNDS):
+                answer = client.batch_write_item(RequestItems={self.table_name: requests})
+                requests = list(answer.get("UnprocessedItems", {}).get(self.table_name, []))
+                if not requests:
+                    break
+            else:
+                raise DependencyUnavailableError("The cooldown table kept throttling deletes.")
+
+    def ping(self) -> None:
+        """DescribeTable; raises DependencyUnavailableError when the table does not answer."""
+        try:
+            self._dynamodb().describe_table(TableName=self.table_name)
+        except _dynamo_errors() as error:
+            raise _unavailable(error) from error
+
+
+def _unavailable(error: Exception) -> DependencyUnavailableError:
+    logger.warning("Cooldown table unavailable", extra={"reason": _describe_failure(error)})
+    return DependencyUnavailableError("The cooldown table did not answer.")
+
+
+class DisabledCooldownStore:
+    """NOTIFICATION_COOLDOWN_HOURS=0: every claim succeeds and nothing is written."""
+
+    def claim_many(self, keys: Sequence[CooldownKey], now: datetime) -> list[Claim]:
+        return [Claim(key, ClaimOutcome.CLAIMED) for key in keys]
+
+    def release(self, claims: Sequence[Claim]) -> None:
+        return None
+
+    def stats(self, now: datetime) -> dict[str, int]:
+        return {}
+
+    def clear(self, *, type: str | None = None, reference_id: UUID | None = None) -> int:
+        return 0
+
+    def ping(self) -> None:
+        return None
+
+
+@cache
+def get_cooldown_store() -> CooldownStore:
+    """The container's store, chosen from the settings; its client is built on first use."""
+    settings = get_settings()
+    hours = settings.notification_cooldown_hours
+    if hours == 0:
+        return DisabledCooldownStore()
+    return DynamoCooldownStore(settings.cooldown_table_name, timedelta(seconds=float(hours * 3600)))

@@ -1,0 +1,80 @@
+"""Cooldown store behaviour that needs no DynamoDB: the disabled store and argument checks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from inventory.data.cooldowns import (
+    Claim,
+    ClaimOutcome,
+    CooldownStore,
+    DisabledCooldownStore,
+    DynamoCooldownStore,
+)
+from inventory.rules.notification_draft import CooldownKey, NotificationType
+
+NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
+
+
+class _NoClient:
+    """Any call to DynamoDB is a test failure."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"DynamoDB was called: {name}")
+
+
+def _store(window: timedelta = timedelta(hours=1)) -> DynamoCooldownStore:
+    return DynamoCooldownStore("table", window, client=_NoClient())  # type: ignore[arg-type]
+
+
+def test_disabled_store_claims_every_key_every_time() -> None:
+    store: CooldownStore = DisabledCooldownStore()
+    keys = [CooldownKey(kind, uuid.uuid4()) for kind in NotificationType]
+
+    first = store.claim_many(keys, NOW)
+    second = store.claim_many(keys, NOW)
+
+    assert [c.key for c in first] == keys
+    assert {c.outcome for c in first + second} == {ClaimOutcome.CLAIMED}
+
+
+def test_disabled_store_has_no_entries_to_count_or_clear() -> None:
+    store = DisabledCooldownStore()
+    store.claim_many([CooldownKey(NotificationType.PACKAGE_LOW_STOCK, uuid.uuid4())], NOW)
+
+    assert store.stats(NOW) == {}
+    assert store.clear() == 0
+    store.release([])
+    store.ping()
+
+
+@pytest.mark.parametrize("window", [timedelta(0), timedelta(hours=-1)])
+def test_dynamo_store_refuses_a_window_that_is_not_positive(window: timedelta) -> None:
+    with pytest.raises(ValueError, match="positive"):
+        _store(window)
+
+
+def test_claims_need_a_timezone_aware_clock() -> None:
+    key = CooldownKey(NotificationType.PACKAGE_LOW_STOCK, uuid.uuid4())
+
+    with pytest.raises(ValueError, match="timezone-aware"):
+        _store().claim_many([key], datetime(2025, 10, 21, 12, 0))
+
+
+def test_nothing_to_claim_or_release_makes_no_call() -> None:
+    store = _store()
+    key = CooldownKey(NotificationType.PACKAGE_LOW_STOCK, uuid.uuid4())
+
+    assert store.claim_many([], NOW) == []
+    store.release([Claim(key, ClaimOutcome.SUPPRESSED), Claim(key, ClaimOutcome.FAILED)])
+
+
+def test_partition_key_names_type_and_reference() -> None:
+    reference = uuid.UUID("00000000-0000-0000-0000-000000000001")
+
+    key = CooldownKey(NotificationType.PACKAGE_BOTTLENECK, reference)
+
+    assert DynamoCooldownStore.partition_key(key) == f"package_bottleneck#{reference}"
