@@ -19,6 +19,12 @@ class NotFoundError(InventoryError):
     code = "not_found"
 
 
+class UnauthorizedError(InventoryError):
+    """Missing or wrong credentials (HTTP 401)."""
+
+    code = "unauthorized"
+
+
 class InvalidRequestError(InventoryError):
     """A well-formed request that the rules reject (HTTP 422)."""
 

@@ -1,0 +1,40 @@
+"""DELETE /api/inventory/notifications/cooldowns: let alerts be sent again right away."""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from inventory.http import ERROR_RESPONSES, build_app
+from inventory.models.envelope import Envelope, ok
+from inventory.models.notifications import CooldownsCleared
+from inventory.observability import logger, metrics
+from inventory.rules.notification_draft import NotificationType
+from inventory.services import notification_checks
+
+app = build_app()
+
+
+@app.delete(
+    "/api/inventory/notifications/cooldowns",
+    summary="Clear notification cooldowns: all, one type, or one reference",
+    responses=ERROR_RESPONSES,
+)
+def clear_cooldowns(
+    type: Annotated[NotificationType | None, Query(description="Only this type")] = None,
+    reference_id: Annotated[UUID | None, Query(description="Only this package/product")] = None,
+) -> Envelope[CooldownsCleared]:
+    cleared = notification_checks.clear_cooldowns(type=type, reference_id=reference_id)
+    logger.info(
+        "Cooldowns cleared",
+        extra={"cleared": cleared, "type": type, "reference_id": str(reference_id or "")},
+    )
+    return ok(CooldownsCleared(cleared=cleared, type=type, reference_id=reference_id))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

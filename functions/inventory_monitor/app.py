@@ -1,0 +1,70 @@
+"""The monitor: every 10 minutes from EventBridge, and GET /api/cron/inventory-monitor.
+
+One function serves both: an HTTP API event goes through the resolver (cron token checked),
+anything else (the EventBridge scheduled event, a direct IAM-authorised invoke) runs the
+monitor and returns the SPEC §5 result as a plain dict.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from inventory import cron_auth
+from inventory.errors import DependencyUnavailableError
+from inventory.http import ERROR_RESPONSES, build_app
+from inventory.models.envelope import Envelope, ErrorEnvelope, ok
+from inventory.models.notifications import MonitorResult
+from inventory.observability import logger, metrics
+from inventory.services.monitor import run_monitor
+
+# debug=False: POWERTOOLS_DEV would otherwise print whole events, query token included.
+app = build_app(debug=False)
+
+# HTTP requests carry requestContext.requestId; EventBridge events carry id.
+CORRELATION_ID_PATH = "requestContext.requestId || id"
+
+_RESPONSES: dict[int, OpenAPIResponse] = {
+    **ERROR_RESPONSES,
+    401: {
+        "description": "Missing or wrong cron token, or no secret configured",
+        "content": {"application/json": {"model": ErrorEnvelope}},
+    },
+}
+
+
+@app.get(
+    "/api/cron/inventory-monitor",
+    summary="Run the inventory monitor (for external schedulers)",
+    description=(
+        "Needs `Authorization: Bearer <CRON_SECRET>` or `?token=<CRON_SECRET>`; answers 401 "
+        "otherwise, and always when no secret is configured."
+    ),
+    responses=_RESPONSES,
+)
+def run_from_cron() -> Envelope[MonitorResult]:
+    # Read from the event, not declared as parameters: Powertools logs a route's arguments
+    # at DEBUG, and the token must never reach a log line.
+    event = app.current_event
+    cron_auth.authorize(event.headers.get("authorization"), event.get_query_string_value("token"))
+    result = run_monitor()
+    if not result.success:
+        raise DependencyUnavailableError("; ".join(result.summary.errors))
+    return ok(result)
+
+
+def _is_http_event(event: dict[str, Any]) -> bool:
+    return "http" in (event.get("requestContext") or {})
+
+
+# log_event=False explicitly: POWERTOOLS_LOGGER_LOG_EVENT must not log the query token.
+@logger.inject_lambda_context(correlation_id_path=CORRELATION_ID_PATH, log_event=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if _is_http_event(event):
+        return app.resolve(event, context)
+    logger.info(
+        "Scheduled monitor run",
+        extra={"source": event.get("source"), "resources": event.get("resources")},
+    )
+    return run_monitor().model_dump(mode="json")

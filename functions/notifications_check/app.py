@@ -1,0 +1,41 @@
+"""POST /api/inventory/notifications/check runs a check; GET shows the live cooldowns."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from inventory.http import ERROR_RESPONSES, build_app
+from inventory.models.envelope import Envelope, ok
+from inventory.models.notifications import CheckData, CooldownStats, NotificationCheckRequest
+from inventory.observability import logger, metrics
+from inventory.services import notification_checks
+
+app = build_app()
+
+
+@app.post(
+    "/api/inventory/notifications/check",
+    summary="Check one package, the bottlenecks, or everything, and notify",
+    responses=ERROR_RESPONSES,
+)
+def post_notification_check(
+    request: Annotated[NotificationCheckRequest | None, Body()] = None,
+) -> Envelope[CheckData]:
+    return ok(notification_checks.run_check(request or NotificationCheckRequest()))
+
+
+@app.get(
+    "/api/inventory/notifications/check",
+    summary="Live notification cooldowns by type",
+    responses=ERROR_RESPONSES,
+)
+def get_cooldown_stats() -> Envelope[CooldownStats]:
+    return ok(notification_checks.cooldown_stats())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,332 @@
+"""Which notifications an availability snapshot and usage figures call for (SPEC §4).
+
+Pure: the snapshot, the usage figures, the settings and the clock come in as values; drafts
+and counts come out. Every decision is exact (Fraction/Decimal); floats appear only in the
+display figures of `data`, after the decision is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from typing import Any
+from uuid import UUID
+
+from inventory.rules.availability import PackageAvailability, Status
+from inventory.rules.notification_draft import (
+    NotificationDraft,
+    NotificationType,
+    Priority,
+    ReferenceType,
+)
+
+_SECONDS_PER_DAY = 86_400
+_PROBLEM_STATUSES = (Status.UNAVAILABLE, Status.LOW_STOCK)
+# Active packages with components: the ones a run actually evaluates.
+_EVALUATED = (Status.AVAILABLE, Status.LOW_STOCK, Status.UNAVAILABLE)
+_STATUS_WORDS = {Status.UNAVAILABLE: "unavailable", Status.LOW_STOCK: "low"}
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFigures:
+    """One product's stock and its usage over the lookback window."""
+
+    product_id: UUID
+    product_name: str
+    current_stock: Decimal
+    usage: Decimal
+    unit: str = "unit"
+    is_active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSettings:
+    """The SPEC §4 tunables the rules read."""
+
+    package_low_stock_threshold: Decimal
+    bottleneck_min_packages: int
+    stockout_prediction_days: Decimal
+    stockout_lookback_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """Drafts in a deterministic order, plus the counts the monitor reports."""
+
+    drafts: tuple[NotificationDraft, ...]
+    packages_checked: int
+    products_checked: int
+    bottlenecks_detected: int
+    stockouts_predicted: int
+
+
+def _number(value: Decimal | Fraction | int, places: int | None = None) -> int | float:
+    """A JSON number for `data`: integral values as int, others rounded for display."""
+    decimal = (
+        Decimal(value.numerator) / Decimal(value.denominator)
+        if isinstance(value, Fraction)
+        else Decimal(value)
+    )
+    if places is not None:
+        decimal = decimal.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    return int(decimal) if decimal == decimal.to_integral_value() else float(decimal)
+
+
+def _amount(value: Decimal, unit: str) -> str:
+    """'3', '350 ml': the unit is shown unless it is the generic default."""
+    text = format(value.normalize(), "f")
+    return text if unit in ("", "unit") else f"{text} {unit}"
+
+
+def _percent(threshold: Decimal) -> str:
+    return format((threshold * 100).normalize(), "f") + "%"
+
+
+def _bottleneck_sentence(
+    item: PackageAvailability, products: Mapping[UUID, ProductFigures]
+) -> tuple[str, dict[str, Any] | None]:
+    """'Corona has 3 in stock, 5 needed per package' and the same figures for `data`."""
+    b = item.bottleneck
+    if b is None:
+        return "", None
+    figures = products.get(b.product_id)
+    unit = figures.unit if figures else "unit"
+    if figures is not None and not figures.is_active:
+        sentence = f"{b.product_name} is inactive, so none of it can be sold"
+    else:
+        sentence = (
+            f"{b.product_name} has {_amount(b.current_stock, unit)} in stock, "
+            f"{_amount(b.quantity_per_package, unit)} needed per package"
+        )
+    others = [products[p].product_name for p in item.limiting_product_ids[1:] if p in products]
+    if others:
+        sentence += f" (also limited by {', '.join(others)})"
+    data = {
+        "product_id": str(b.product_id),
+        "product_name": b.product_name,
+        "current_stock": _number(b.current_stock),
+        "quantity_per_package": _number(b.quantity_per_package),
+        "unit": unit,
+    }
+    return sentence, data
+
+
+def _package_data(item: PackageAvailability, bottleneck: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "package_id": str(item.package_id),
+        "package_name": item.package_name,
+        "status": item.status.value,
+        "max_sellable": item.max_sellable,
+        "baseline": item.baseline,
+        "bottleneck": bottleneck,
+        "limiting_product_ids": [str(p) for p in item.limiting_product_ids],
+    }
+
+
+def package_drafts(
+    snapshot: Iterable[PackageAvailability],
+    products: Mapping[UUID, ProductFigures],
+    settings: RuleSettings,
+) -> list[NotificationDraft]:
+    """package_unavailable for each unavailable package, package_low_stock for each low one.
+
+    A package has one status, so an unavailable package never also gets the low-stock draft.
+    """
+    drafts = []
+    for item in snapshot:
+        # (make bench) Most packages are fine: build sentences only for the ones alerted on.
+        if item.status not in _PROBLEM_STATUSES:
+            continue
+        cause, bottleneck = _bottleneck_sentence(item, products)
+        data = _package_data(item, bottleneck)
+        if item.status is Status.UNAVAILABLE:
+            drafts.append(
+                NotificationDraft(
+                    type=NotificationType.PACKAGE_UNAVAILABLE,
+                    priority=Priority.URGENT,
+                    reference_type=ReferenceType.PACKAGE,
+                    reference_id=item.package_id,
+                    title=f"{item.package_name} cannot be sold",
+                    message=f"{item.package_name} cannot be sold: {cause}.",
+                    data=data,
+                )
+            )
+        elif item.status is Status.LOW_STOCK and item.baseline is not None:
+            threshold = settings.package_low_stock_threshold
+            limit = Fraction(threshold) * item.baseline
+            drafts.append(
+                NotificationDraft(
+                    type=NotificationType.PACKAGE_LOW_STOCK,
+                    priority=Priority.HIGH,
+                    reference_type=ReferenceType.PACKAGE,
+                    reference_id=item.package_id,
+                    title=f"{item.package_name} is running low",
+                    message=(
+                        f"Only {item.max_sellable} {item.package_name} can be sold, "
+                        f"below {_percent(threshold)} of the normal {item.baseline}: {cause}."
+                    ),
+                    data={
+                        **data,
+                        "threshold": _number(threshold),
+                        "low_stock_limit": _number(limit, 4),
+                    },
+                )
+            )
+    return drafts
+
+
+def bottleneck_drafts(
+    snapshot: Iterable[PackageAvailability],
+    products: Mapping[UUID, ProductFigures],
+    settings: RuleSettings,
+) -> list[NotificationDraft]:
+    """package_bottleneck for each product limiting at least N unavailable or low packages.
+
+    Every limiting product counts, not only the first: with a tie, restocking one of them
+    alone frees nothing, and each deserves the alert.
+    """
+    blocked: dict[UUID, list[PackageAvailability]] = {}
+    names: dict[UUID, str] = {}
+    for item in snapshot:
+        if item.status not in _PROBLEM_STATUSES:
+            continue
+        for product_id in dict.fromkeys(item.limiting_product_ids):
+            blocked.setdefault(product_id, []).append(item)
+        if item.bottleneck is not None:
+            names.setdefault(item.bottleneck.product_id, item.bottleneck.product_name)
+    drafts = []
+    for product_id, items in blocked.items():
+        if len(items) < settings.bottleneck_min_packages:
+            continue
+        items = sorted(items, key=lambda i: (i.package_name, str(i.package_id)))
+        figures = products.get(product_id)
+        name = figures.product_name if figures else names.get(product_id, str(product_id))
+        listed = ", ".join(
+            f"{i.package_name} ({_STATUS_WORDS[i.status]}, {i.max_sellable} sellable)"
+            for i in items
+        )
+        stock = (
+            f" {name} has {_amount(figures.current_stock, figures.unit)} in stock."
+            if figures and figures.is_active
+            else f" {name} is inactive."
+            if figures
+            else ""
+        )
+        drafts.append(
+            NotificationDraft(
+                type=NotificationType.PACKAGE_BOTTLENECK,
+                priority=Priority.URGENT,
+                reference_type=ReferenceType.PRODUCT,
+                reference_id=product_id,
+                title=f"{name} is limiting {len(items)} packages",
+                message=(
+                    f"{name} is the limiting component of {len(items)} packages that are "
+                    f"unavailable or low: {listed}.{stock} Restock {name} to sell them again."
+                ),
+                data={
+                    "product_id": str(product_id),
+                    "product_name": name,
+                    "current_stock": _number(figures.current_stock) if figures else None,
+                    "unit": figures.unit if figures else None,
+                    "min_packages": settings.bottleneck_min_packages,
+                    "affected_package_count": len(items),
+                    "affected_packages": [
+                        {
+                            "package_id": str(i.package_id),
+                            "package_name": i.package_name,
+                            "status": i.status.value,
+                            "max_sellable": i.max_sellable,
+                            "baseline": i.baseline,
+                        }
+                        for i in items
+                    ],
+                },
+            )
+        )
+    return sorted(drafts, key=lambda d: (d.data["product_name"], str(d.reference_id)))
+
+
+def days_until_stockout(figures: ProductFigures, lookback_days: int) -> Fraction | None:
+    """Stock / average daily usage, exactly; None when nothing was used or nothing is left."""
+    if figures.usage <= 0 or figures.current_stock <= 0:
+        return None
+    daily = Fraction(figures.usage) / lookback_days
+    return Fraction(figures.current_stock) / daily
+
+
+def stockout_drafts(
+    products: Iterable[ProductFigures], settings: RuleSettings, now: datetime
+) -> list[NotificationDraft]:
+    """stockout_predicted for each active product that runs out in under N days."""
+    limit = Fraction(settings.stockout_prediction_days)
+    lookback = settings.stockout_lookback_days
+    drafts = []
+    for figures in products:
+        if not figures.is_active:
+            continue
+        days = days_until_stockout(figures, lookback)
+        if days is None or days >= limit:
+            continue
+        daily = Fraction(figures.usage) / lookback
+        # Whole seconds are plenty for a date; the decision above stays exact.
+        when = now + timedelta(seconds=int(days * _SECONDS_PER_DAY))
+        shown_days = _number(days, 1)
+        unit = figures.unit
+        drafts.append(
+            NotificationDraft(
+                type=NotificationType.STOCKOUT_PREDICTED,
+                priority=Priority.HIGH,
+                reference_type=ReferenceType.PRODUCT,
+                reference_id=figures.product_id,
+                title=f"{figures.product_name} runs out in about {shown_days} days",
+                message=(
+                    f"{figures.product_name} will run out in about {shown_days} days "
+                    f"(around {when.date().isoformat()}): "
+                    f"{_amount(figures.current_stock, unit)} in stock, "
+                    f"{_amount(_decimal(daily, 2), unit)} used per day over the last "
+                    f"{lookback} days. Reorder before then."
+                ),
+                data={
+                    "product_id": str(figures.product_id),
+                    "product_name": figures.product_name,
+                    "unit": unit,
+                    "current_stock": _number(figures.current_stock),
+                    "usage": _number(figures.usage),
+                    "lookback_days": lookback,
+                    "avg_daily_usage": _number(daily, 4),
+                    "days_until_stockout": _number(days, 2),
+                    "prediction_days": _number(settings.stockout_prediction_days),
+                    "predicted_stockout_date": when.date().isoformat(),
+                    "predicted_stockout_at": when.isoformat(),
+                },
+            )
+        )
+    return sorted(drafts, key=lambda d: (d.data["product_name"], str(d.reference_id)))
+
+
+def _decimal(value: Fraction, places: int) -> Decimal:
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN).normalize()
+
+
+def evaluate(
+    snapshot: Sequence[PackageAvailability],
+    products: Sequence[ProductFigures],
+    settings: RuleSettings,
+    now: datetime,
+) -> Evaluation:
+    """Every draft one monitor run calls for: packages (by name, id), bottlenecks, stockouts."""
+    by_id = {p.product_id: p for p in products}
+    packages = package_drafts(snapshot, by_id, settings)
+    bottlenecks = bottleneck_drafts(snapshot, by_id, settings)
+    stockouts = stockout_drafts(products, settings, now)
+    return Evaluation(
+        drafts=(*packages, *bottlenecks, *stockouts),
+        packages_checked=sum(1 for i in snapshot if i.status in _EVALUATED),
+        products_checked=sum(1 for p in products if p.is_active),
+        bottlenecks_detected=len(bottlenecks),
+        stockouts_predicted=len(stockouts),
+    )

@@ -1,0 +1,260 @@
+"""The monitor job (SPEC §5): evaluate everything, claim cooldowns, store what is due.
+
+A run costs a constant number of round trips whatever the catalogue size: one availability
+statement, one usage statement, one concurrent batch of cooldown claims and one batch insert.
+Only notifications whose claim succeeded are inserted; when the insert fails the claims are
+released, so the next run sends them instead of the cooldown swallowing them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from uuid import UUID
+
+import psycopg
+from aws_lambda_powertools.metrics import MetricUnit
+
+from inventory.config import Settings, get_settings
+from inventory.data.availability_sql import ACTIVE_PACKAGES, fetch_availability
+from inventory.data.cooldowns import Claim, ClaimOutcome, CooldownStore, get_cooldown_store
+from inventory.data.db import database
+from inventory.data.notifications import insert_notifications
+from inventory.data.usage import fetch_product_figures
+from inventory.errors import InventoryError
+from inventory.models.notifications import MonitorResult, MonitorSummary
+from inventory.observability import logger, metrics
+from inventory.rules.notification_draft import NotificationDraft
+from inventory.rules.notifications import Evaluation, RuleSettings, evaluate
+
+
+class Delivery(StrEnum):
+    SENT = "sent"
+    SUPPRESSED = "suppressed"  # a live cooldown entry exists
+    FAILED = "failed"  # no claim, or the insert failed (claim released)
+
+
+@dataclass(frozen=True, slots=True)
+class DraftOutcome:
+    draft: NotificationDraft
+    delivery: Delivery
+    notification_id: UUID | None = None
+    error: str | None = None
+
+
+# Stores drafts, returns their new ids in order; raises when they cannot be stored.
+Inserter = Callable[[Sequence[NotificationDraft]], list[UUID]]
+
+
+def insert_into_database(drafts: Sequence[NotificationDraft]) -> list[UUID]:
+    """All drafts in one INSERT statement (one round trip), or none of them."""
+    with database() as connection:
+        return insert_notifications(connection, drafts)
+
+
+def rule_settings(settings: Settings) -> RuleSettings:
+    return RuleSettings(
+        package_low_stock_threshold=settings.package_low_stock_threshold,
+        bottleneck_min_packages=settings.bottleneck_min_packages,
+        stockout_prediction_days=settings.stockout_prediction_days,
+        stockout_lookback_days=settings.stockout_lookback_days,
+    )
+
+
+def describe_failure(error: Exception) -> str:
+    """A reason fit for a response: the domain message, or the driver's primary message.
+
+    Never the statement text or parameters.
+    """
+    if isinstance(error, InventoryError):
+        return str(error)
+    if isinstance(error, psycopg.Error):
+        primary = error.diag.message_primary
+        return f"{type(error).__name__}: {primary}" if primary else type(error).__name__
+    return type(error).__name__
+
+
+def _claim(store: CooldownStore, drafts: Sequence[NotificationDraft], now: datetime) -> list[Claim]:
+    keys = [d.cooldown_key for d in drafts]
+    try:
+        return store.claim_many(keys, now)
+    except Exception as error:  # noqa: BLE001 (a store fault must not stop the run)
+        reason = describe_failure(error)
+        return [Claim(key=k, outcome=ClaimOutcome.FAILED, error=reason) for k in keys]
+
+
+def _release(store: CooldownStore, claims: Sequence[Claim]) -> str | None:
+    try:
+        store.release(claims)
+    except Exception as error:  # noqa: BLE001 (reported; the entries expire on their own)
+        logger.warning("Cooldown release failed", extra={"reason": describe_failure(error)})
+        return describe_failure(error)
+    return None
+
+
+def deliver(
+    drafts: Sequence[NotificationDraft],
+    store: CooldownStore,
+    now: datetime,
+    *,
+    insert: Inserter = insert_into_database,
+) -> list[DraftOutcome]:
+    """Claim every draft's cooldown concurrently, then insert the claimed ones in one batch."""
+    if not drafts:
+        return []
+    claims = _claim(store, drafts, now)
+    outcomes: dict[int, DraftOutcome] = {}
+    claimed: list[int] = []
+    for index, (draft, claim) in enumerate(zip(drafts, claims, strict=True)):
+        if claim.outcome is ClaimOutcome.CLAIMED:
+            claimed.append(index)
+        elif claim.outcome is ClaimOutcome.SUPPRESSED:
+            outcomes[index] = DraftOutcome(draft, Delivery.SUPPRESSED)
+        else:
+            reason = f"cooldown claim failed: {claim.error or 'no answer'}"
+            outcomes[index] = DraftOutcome(draft, Delivery.FAILED, error=reason)
+    if claimed:
+        outcomes.update(
+            _insert_claimed(store, insert, [drafts[i] for i in claimed], claims, claimed)
+        )
+    return [outcomes[i] for i in range(len(drafts))]
+
+
+def _insert_claimed(
+    store: CooldownStore,
+    insert: Inserter,
+    drafts: list[NotificationDraft],
+    claims: list[Claim],
+    indexes: list[int],
+) -> dict[int, DraftOutcome]:
+    try:
+        ids = insert(drafts)
+    except (InventoryError, psycopg.Error) as error:
+        reason = f"notification insert failed: {describe_failure(error)}"
+        released = _release(store, [claims[i] for i in indexes])
+        reason += "; claims released" if released is None else f"; release failed: {released}"
+        logger.warning("Notification insert failed", extra={"reason": reason})
+        return {
+            i: DraftOutcome(d, Delivery.FAILED, error=reason)
+            for i, d in zip(indexes, drafts, strict=True)
+        }
+    for draft, notification_id in zip(drafts, ids, strict=True):
+        logger.info(
+            "Notification sent",
+            extra={
+                "notification_id": str(notification_id),
+                "type": draft.type.value,
+                "reference_id": str(draft.reference_id),
+            },
+        )
+    return {
+        i: DraftOutcome(d, Delivery.SENT, notification_id=n)
+        for i, d, n in zip(indexes, drafts, ids, strict=True)
+    }
+
+
+def iso_timestamp(moment: datetime) -> str:
+    """2025-10-21T12:00:00.000Z."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _evaluate(now: datetime) -> Evaluation:
+    settings = get_settings()
+    with database() as connection:
+        snapshot = fetch_availability(
+            connection, ACTIVE_PACKAGES, settings.package_low_stock_threshold
+        )
+        products = fetch_product_figures(connection, now, settings.stockout_lookback_days)
+    return evaluate(snapshot, products, rule_settings(settings), now)
+
+
+def _errors_of(outcomes: Sequence[DraftOutcome]) -> list[str]:
+    return [
+        f"{o.draft.type.value} {o.draft.reference_id}: {o.error}"
+        for o in outcomes
+        if o.delivery is Delivery.FAILED
+    ]
+
+
+def run_monitor(
+    now: datetime | None = None, *, store: CooldownStore | None = None
+) -> MonitorResult:
+    """One monitor run. Expected faults end up in `summary.errors`, never as an exception."""
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    try:
+        evaluation = _evaluate(now)
+    except (InventoryError, psycopg.Error) as error:
+        result = MonitorResult(
+            success=False,
+            timestamp=iso_timestamp(now),
+            duration_ms=_elapsed_ms(started),
+            summary=MonitorSummary(
+                packages_checked=0,
+                notifications_sent=0,
+                bottlenecks_detected=0,
+                errors=[f"evaluation failed: {describe_failure(error)}"],
+            ),
+        )
+        logger.error("Monitor run failed", extra={"errors": result.summary.errors})
+        _record_metrics(result)
+        return result
+    outcomes = _deliver_with(store, evaluation.drafts, now)
+    sent = sum(1 for o in outcomes if o.delivery is Delivery.SENT)
+    result = MonitorResult(
+        success=True,
+        timestamp=iso_timestamp(now),
+        duration_ms=_elapsed_ms(started),
+        summary=MonitorSummary(
+            packages_checked=evaluation.packages_checked,
+            notifications_sent=sent,
+            bottlenecks_detected=evaluation.bottlenecks_detected,
+            errors=_errors_of(outcomes),
+            products_checked=evaluation.products_checked,
+            stockouts_predicted=evaluation.stockouts_predicted,
+            notifications_suppressed=sum(1 for o in outcomes if o.delivery is Delivery.SUPPRESSED),
+        ),
+    )
+    logger.info(
+        "Monitor run finished",
+        extra={"duration_ms": result.duration_ms, **result.summary.model_dump()},
+    )
+    _record_metrics(result)
+    return result
+
+
+def _deliver_with(
+    store: CooldownStore | None, drafts: Sequence[NotificationDraft], now: datetime
+) -> list[DraftOutcome]:
+    if not drafts:
+        return []
+    try:
+        chosen = store if store is not None else get_cooldown_store()
+    except InventoryError as error:
+        reason = f"cooldown store unavailable: {describe_failure(error)}"
+        return [DraftOutcome(d, Delivery.FAILED, error=reason) for d in drafts]
+    return deliver(drafts, chosen, now)
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
+
+
+def _record_metrics(result: MonitorResult) -> None:
+    summary = result.summary
+    metrics.add_metric(
+        name="MonitorDuration", unit=MetricUnit.Milliseconds, value=result.duration_ms
+    )
+    counts = {
+        "PackagesChecked": summary.packages_checked,
+        "NotificationsSent": summary.notifications_sent,
+        "NotificationsSuppressed": summary.notifications_suppressed,
+        "BottlenecksDetected": summary.bottlenecks_detected,
+        "MonitorErrors": len(summary.errors),
+        "MonitorRunFailed": int(not result.success),
+    }
+    for name, value in counts.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

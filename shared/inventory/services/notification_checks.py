@@ -1,0 +1,153 @@
+"""Manual checks behind /api/inventory/notifications/check and the cooldown admin endpoints.
+
+They reuse the monitor's rules and delivery, so a manual check and the scheduled run share
+one cooldown: a package checked by hand is not notified again by the next run.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+from inventory.config import get_settings
+from inventory.data.availability_sql import ACTIVE_PACKAGES, fetch_availability, package_by_id
+from inventory.data.cooldowns import CooldownStore, get_cooldown_store
+from inventory.data.db import database
+from inventory.data.usage import fetch_product_figures
+from inventory.errors import DependencyUnavailableError, NotFoundError
+from inventory.models.notifications import (
+    BottleneckCheck,
+    CheckResult,
+    CooldownStats,
+    FullCheck,
+    NotificationCheckRequest,
+    PackageCheck,
+)
+from inventory.rules.availability import Status
+from inventory.rules.notification_draft import NotificationType
+from inventory.rules.notifications import bottleneck_drafts, package_drafts
+from inventory.services.monitor import (
+    Delivery,
+    DraftOutcome,
+    deliver,
+    rule_settings,
+    run_monitor,
+)
+
+_QUIET_REASONS = {
+    Status.AVAILABLE: "{name} is available: {sellable} can be sold.",
+    Status.NO_COMPONENTS: "{name} has no components, so there is nothing to check.",
+    Status.INACTIVE: "{name} is inactive.",
+}
+
+
+def _store(store: CooldownStore | None) -> CooldownStore:
+    return store if store is not None else get_cooldown_store()
+
+
+def _result(outcome: DraftOutcome, cooldown_hours: object) -> CheckResult:
+    draft = outcome.draft
+    if outcome.delivery is Delivery.SENT:
+        return CheckResult(
+            triggered=True,
+            notification_id=outcome.notification_id,
+            type=draft.type,
+            reason=draft.title,
+            reference_id=draft.reference_id,
+        )
+    if outcome.delivery is Delivery.SUPPRESSED:
+        reason = (
+            f"A {draft.type.value} notification was already sent within the last "
+            f"{cooldown_hours} hours (cooldown)."
+        )
+    else:
+        reason = f"Not sent: {outcome.error}"
+    return CheckResult(
+        triggered=False, type=draft.type, reason=reason, reference_id=draft.reference_id
+    )
+
+
+def check_package(
+    package_id: UUID, *, now: datetime | None = None, store: CooldownStore | None = None
+) -> CheckResult:
+    """Notify about one package now if its status calls for it and no cooldown holds it."""
+    now = now or datetime.now(UTC)
+    settings = get_settings()
+    with database() as connection:
+        rows = fetch_availability(
+            connection, package_by_id(package_id), settings.package_low_stock_threshold
+        )
+        if not rows:
+            raise NotFoundError(f"Package {package_id} does not exist.")
+        products = fetch_product_figures(connection, now, settings.stockout_lookback_days)
+    item = rows[0]
+    by_id = {p.product_id: p for p in products}
+    drafts = package_drafts([item], by_id, rule_settings(settings))
+    if not drafts:
+        reason = _QUIET_REASONS.get(item.status, "{name} needs no notification.")
+        return CheckResult(
+            triggered=False,
+            reason=reason.format(name=item.package_name, sellable=item.max_sellable),
+            reference_id=package_id,
+        )
+    [outcome] = deliver(drafts, _store(store), now)
+    if outcome.delivery is Delivery.FAILED:
+        # One package, one answer: a dependency that failed is a 503, not a quiet "no".
+        raise DependencyUnavailableError(f"The notification could not be sent: {outcome.error}")
+    return _result(outcome, settings.notification_cooldown_hours)
+
+
+def check_bottlenecks(
+    *, now: datetime | None = None, store: CooldownStore | None = None
+) -> list[CheckResult]:
+    """Notify about every product that limits enough unavailable or low packages."""
+    now = now or datetime.now(UTC)
+    settings = get_settings()
+    with database() as connection:
+        snapshot = fetch_availability(
+            connection, ACTIVE_PACKAGES, settings.package_low_stock_threshold
+        )
+        products = fetch_product_figures(connection, now, settings.stockout_lookback_days)
+    by_id = {p.product_id: p for p in products}
+    drafts = bottleneck_drafts(snapshot, by_id, rule_settings(settings))
+    outcomes = deliver(drafts, _store(store), now) if drafts else []
+    return [_result(o, settings.notification_cooldown_hours) for o in outcomes]
+
+
+def full_check(*, now: datetime | None = None, store: CooldownStore | None = None) -> FullCheck:
+    result = run_monitor(now, store=store)
+    if not result.success:
+        raise DependencyUnavailableError("; ".join(result.summary.errors))
+    return FullCheck(
+        summary=result.summary, timestamp=result.timestamp, duration_ms=result.duration_ms
+    )
+
+
+def run_check(
+    request: NotificationCheckRequest, *, store: CooldownStore | None = None
+) -> PackageCheck | BottleneckCheck | FullCheck:
+    """package_id wins; check_bottlenecks alone means the bottleneck check; else everything."""
+    if request.package_id is not None:
+        return PackageCheck(result=check_package(request.package_id, store=store))
+    if request.check_bottlenecks and not request.check_all:
+        return BottleneckCheck(results=check_bottlenecks(store=store))
+    return full_check(store=store)
+
+
+def cooldown_stats(
+    *, now: datetime | None = None, store: CooldownStore | None = None
+) -> CooldownStats:
+    """Live entries only; every notification type is listed, with 0 when it has none."""
+    counts = _store(store).stats(now or datetime.now(UTC))
+    by_type = {t.value: counts.get(t.value, 0) for t in NotificationType}
+    by_type.update({k: v for k, v in counts.items() if k not in by_type})
+    return CooldownStats(total_entries=sum(by_type.values()), by_type=by_type)
+
+
+def clear_cooldowns(
+    *,
+    type: NotificationType | None = None,
+    reference_id: UUID | None = None,
+    store: CooldownStore | None = None,
+) -> int:
+    return _store(store).clear(type=type.value if type else None, reference_id=reference_id)

@@ -1,0 +1,437 @@
+"""The monitor, check, cooldown and health handlers, fed the committed events/ files."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+
+from functions.cooldowns_clear import app as cooldowns_clear
+from functions.health import app as health
+from functions.inventory_monitor import app as inventory_monitor
+from functions.notifications_check import app as notifications_check
+from inventory.data.cooldowns import get_cooldown_store
+from tests.support import services
+from tests.support.catalog import component, insert_catalog, package
+from tests.support.events import FakeLambdaContext, http_event, load_event, response_json
+from tests.support.sales import notification_keys
+
+TOKEN = "local-dev-cron-token"  # the placeholder in events/cron_inventory_monitor.json
+BUCKET = package("Bucket of 5 Beers", [component("Corona", 5, 3)])
+TOWER = package("Beer Tower", [component("Corona", 10, 3)])
+FINE = package("Gin Tonic", [component("Gin", 50, 5000)])
+
+
+@pytest.fixture
+def bar(db: psycopg.Connection[Any], cooldown_table: str) -> psycopg.Connection[Any]:
+    """Two unavailable packages sharing a bottleneck, one fine package, a cooldown table."""
+    insert_catalog(db, [BUCKET, TOWER, FINE])
+    return db
+
+
+@pytest.fixture
+def cron_secret(service_env: pytest.MonkeyPatch) -> str:
+    service_env.setenv("CRON_SECRET", TOKEN)
+    return TOKEN
+
+
+# --- the monitor function: EventBridge and the cron route --------------------------------
+
+
+def test_scheduled_event_runs_the_monitor_and_returns_the_result(
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+) -> None:
+    result = inventory_monitor.lambda_handler(
+        load_event("inventory_monitor_scheduled.json"), lambda_context
+    )
+    assert result["success"] is True
+    assert result["summary"]["packages_checked"] == 3
+    assert result["summary"]["notifications_sent"] == 3  # two packages and their bottleneck
+    assert result["summary"]["bottlenecks_detected"] == 1
+    assert result["timestamp"].endswith("Z")
+    assert len(notification_keys(bar)) == 3
+
+
+def test_scheduled_event_with_the_database_down_returns_success_false(
+    service_env: pytest.MonkeyPatch, cooldown_table: str, lambda_context: FakeLambdaContext
+) -> None:
+    service_env.setenv("DATABASE_URL", f"postgresql://x@127.0.0.1:{services.free_port()}/x")
+    result = inventory_monitor.lambda_handler(
+        load_event("inventory_monitor_scheduled.json"), lambda_context
+    )
+    assert result["success"] is False
+    assert result["summary"]["errors"] == ["evaluation failed: The database is unreachable."]
+
+
+def test_cron_with_the_bearer_token_runs_the_monitor(
+    bar: psycopg.Connection[Any], cron_secret: str, lambda_context: FakeLambdaContext
+) -> None:
+    response = inventory_monitor.lambda_handler(
+        load_event("cron_inventory_monitor.json"), lambda_context
+    )
+    assert response["statusCode"] == 200
+    body = response_json(response)
+    assert body["success"] is True
+    assert body["data"]["success"] is True
+    assert body["data"]["summary"]["notifications_sent"] == 3
+
+
+def test_cron_with_the_token_in_the_query_runs_the_monitor(
+    bar: psycopg.Connection[Any], cron_secret: str, lambda_context: FakeLambdaContext
+) -> None:
+    event = http_event("cron_inventory_monitor.json", query={"token": cron_secret})
+    del event["headers"]["authorization"]
+    response = inventory_monitor.lambda_handler(event, lambda_context)
+    assert response["statusCode"] == 200
+    assert response_json(response)["data"]["summary"]["packages_checked"] == 3
+
+
+def _without_authorization(event: dict[str, Any]) -> dict[str, Any]:
+    del event["headers"]["authorization"]
+    return event
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param(_without_authorization(load_event("cron_inventory_monitor.json")), id="none"),
+        pytest.param(
+            http_event("cron_inventory_monitor.json", headers={"authorization": "Bearer nope"}),
+            id="wrong-bearer",
+        ),
+        pytest.param(
+            _without_authorization(
+                http_event("cron_inventory_monitor.json", query={"token": "local-dev-cron-tokeN"})
+            ),
+            id="wrong-query",
+        ),
+        pytest.param(
+            http_event("cron_inventory_monitor.json", headers={"authorization": "Bearer "}),
+            id="empty-bearer",
+        ),
+        pytest.param(
+            _without_authorization(http_event("cron_inventory_monitor.json", query={"token": ""})),
+            id="empty-query",
+        ),
+        pytest.param(
+            http_event("cron_inventory_monitor.json", headers={"authorization": TOKEN}),
+            id="no-bearer-scheme",
+        ),
+        pytest.param(
+            http_event("cron_inventory_monitor.json", headers={"authorization": "Bearer ünïcode"}),
+            id="non-ascii",
+        ),
+    ],
+)
+def test_cron_refuses_a_missing_wrong_or_empty_token(
+    bar: psycopg.Connection[Any],
+    cron_secret: str,
+    event: dict[str, Any],
+    lambda_context: FakeLambdaContext,
+) -> None:
+    response = inventory_monitor.lambda_handler(event, lambda_context)
+    assert response["statusCode"] == 401
+    assert response_json(response)["error"]["code"] == "unauthorized"
+    assert notification_keys(bar) == []  # nothing ran
+
+
+@pytest.mark.parametrize("configured", [None, ""])
+def test_cron_refuses_everything_when_no_secret_is_configured(
+    bar: psycopg.Connection[Any],
+    service_env: pytest.MonkeyPatch,
+    configured: str | None,
+    lambda_context: FakeLambdaContext,
+) -> None:
+    service_env.delenv("CRON_SECRET", raising=False)
+    service_env.delenv("CRON_SECRET_ARN", raising=False)
+    if configured is not None:
+        service_env.setenv("CRON_SECRET", configured)
+    for event in (
+        load_event("cron_inventory_monitor.json"),
+        http_event("cron_inventory_monitor.json", headers={"authorization": "Bearer "}),
+        _without_authorization(http_event("cron_inventory_monitor.json", query={"token": ""})),
+    ):
+        response = inventory_monitor.lambda_handler(event, lambda_context)
+        assert response["statusCode"] == 401
+    assert notification_keys(bar) == []
+
+
+def test_cron_token_never_appears_in_the_logs(
+    bar: psycopg.Connection[Any],
+    service_env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    lambda_context: FakeLambdaContext,
+) -> None:
+    secret = f"cron-{uuid.uuid4().hex}"
+    wrong = f"wrong-{uuid.uuid4().hex}"
+    service_env.setenv("CRON_SECRET", secret)
+    service_env.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")
+    service_env.setenv("POWERTOOLS_DEV", "true")
+    caplog.set_level(logging.DEBUG)
+    statuses = []
+    for token in (secret, wrong):
+        for event in (
+            http_event("cron_inventory_monitor.json", headers={"authorization": f"Bearer {token}"}),
+            _without_authorization(
+                http_event("cron_inventory_monitor.json", query={"token": token})
+            ),
+        ):
+            statuses.append(inventory_monitor.lambda_handler(event, lambda_context)["statusCode"])
+    assert statuses == [200, 200, 401, 401]
+    captured = capsys.readouterr()
+    logged = captured.out + captured.err + caplog.text
+    assert "Monitor run finished" in logged  # the logs were captured
+    assert secret not in logged
+    assert wrong not in logged
+
+
+def test_cron_with_the_database_down_is_a_503(
+    service_env: pytest.MonkeyPatch,
+    cooldown_table: str,
+    cron_secret: str,
+    lambda_context: FakeLambdaContext,
+) -> None:
+    service_env.setenv("DATABASE_URL", f"postgresql://x@127.0.0.1:{services.free_port()}/x")
+    response = inventory_monitor.lambda_handler(
+        load_event("cron_inventory_monitor.json"), lambda_context
+    )
+    assert response["statusCode"] == 503
+    assert response_json(response)["error"]["message"] == (
+        "evaluation failed: The database is unreachable."
+    )
+
+
+# --- POST and GET /api/inventory/notifications/check -------------------------------------
+
+
+def _check(body: Any, context: FakeLambdaContext) -> dict[str, Any]:
+    response: dict[str, Any] = notifications_check.lambda_handler(
+        http_event("notifications_check_post.json", body=body), context
+    )
+    return response
+
+
+def test_post_check_with_the_event_file_runs_the_full_check(
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+) -> None:
+    response = notifications_check.lambda_handler(
+        load_event("notifications_check_post.json"), lambda_context
+    )
+    assert response["statusCode"] == 200
+    data = response_json(response)["data"]
+    assert data["type"] == "full_check"
+    assert data["summary"]["notifications_sent"] == 3
+    assert data["summary"]["errors"] == []
+
+
+def test_post_check_without_a_body_runs_the_full_check(
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+) -> None:
+    event = load_event("notifications_check_post.json")
+    del event["body"]
+    response = notifications_check.lambda_handler(event, lambda_context)
+    assert response["statusCode"] == 200
+    assert response_json(response)["data"]["type"] == "full_check"
+
+
+def test_package_check_sends_once_then_reports_the_cooldown(
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+) -> None:
+    body = {"package_id": str(BUCKET.package_id)}
+    first = response_json(_check(body, lambda_context))["data"]
+    assert first["type"] == "package_check"
+    result = first["result"]
+    assert result["triggered"] is True
+    assert result["type"] == "package_unavailable"
+    stored = bar.execute("SELECT id::text FROM notifications").fetchall()
+    assert [row[0] for row in stored] == [result["notification_id"]]
+
+    again = response_json(_check(body, lambda_context))["data"]["result"]
+    assert again["triggered"] is False
+    assert again["type"] == "package_unavailable"
+    assert "cooldown" in again["reason"]
+
+
+def test_package_check_of_an_available_package_says_why_nothing_was_sent(
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+) -> None:
+    result = response_json(_check({"package_id": str(FINE.package_id)}, lambda_context))
+    assert result["data"]["result"]["triggered"] is False
+    assert result["data"]["result"]["reason"] == "Gin Tonic is available: 100 can be sold."
+
+
+def test_package_check_of_an_unknown_package_is_a_404(
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+) -> None:
+    response = _check({"package_id": str(uuid.uuid4())}, lambda_context)
+    assert response["statusCode"] == 404
+
+
+def test_bottleneck_check_alone_returns_a_result_per_bottleneck(
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+) -> None:
+    data = response_json(_check({"check_bottlenecks": True}, lambda_context))["data"]
+    assert data["type"] == "bottleneck_check"
+    [result] = data["results"]
+    assert result["triggered"] is True
+    assert result["type"] == "package_bottleneck"
+    assert result["reference_id"] == str(BUCKET.components[0].product_id)
+    assert [k[0] for k in notification_keys(bar)] == ["package_bottleneck"]
+
+
+def test_bottlenecks_with_check_all_run_everything(
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+) -> None:
+    body = {"check_bottlenecks": True, "check_all": True}
+    assert response_json(_check(body, lambda_context))["data"]["type"] == "full_check"
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ('{"check_all": tru', 400),
+        ("[1, 2", 400),
+        ({"check_all": "yes"}, 422),
+        ({"check_bottlenecks": 1}, 422),
+        ({"package_id": "not-a-uuid"}, 422),
+        ({"package_id": 42}, 422),
+        ({"chek_all": True}, 422),
+        ([], 422),
+    ],
+)
+def test_post_check_rejects_malformed_or_invalid_bodies(
+    db: psycopg.Connection[Any], body: Any, status: int, lambda_context: FakeLambdaContext
+) -> None:
+    response = _check(body, lambda_context)
+    assert response["statusCode"] == status
+    assert response_json(response)["success"] is False
+
+
+def test_get_check_counts_live_cooldowns_by_type(
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+) -> None:
+    _check({}, lambda_context)
+    response = notifications_check.lambda_handler(
+        load_event("notifications_check_get.json"), lambda_context
+    )
+    assert response["statusCode"] == 200
+    data = response_json(response)["data"]
+    assert data == {
+        "total_entries": 3,
+        "by_type": {
+            "package_unavailable": 2,
+            "package_low_stock": 0,
+            "package_bottleneck": 1,
+            "stockout_predicted": 0,
+        },
+    }
+
+
+def test_get_check_with_dynamodb_down_is_a_503(
+    db: psycopg.Connection[Any],
+    cooldown_table: str,
+    service_env: pytest.MonkeyPatch,
+    lambda_context: FakeLambdaContext,
+) -> None:
+    service_env.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{services.free_port()}")
+    get_cooldown_store.cache_clear()
+    response = notifications_check.lambda_handler(
+        load_event("notifications_check_get.json"), lambda_context
+    )
+    assert response["statusCode"] == 503
+
+
+# --- DELETE /api/inventory/notifications/cooldowns ---------------------------------------
+
+
+def test_clearing_one_type_lets_those_alerts_be_sent_again(
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+) -> None:
+    _check({}, lambda_context)
+    response = cooldowns_clear.lambda_handler(load_event("cooldowns_clear.json"), lambda_context)
+    assert response["statusCode"] == 200
+    assert response_json(response)["data"]["cleared"] == 2
+    summary = response_json(_check({}, lambda_context))["data"]["summary"]
+    assert summary["notifications_sent"] == 2  # the two packages; the bottleneck still cools
+    assert summary["notifications_suppressed"] == 1
+
+
+def test_clearing_by_reference_and_clearing_all(
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+) -> None:
+    _check({}, lambda_context)
+    by_reference = http_event("cooldowns_clear.json", query={"reference_id": str(TOWER.package_id)})
+    assert response_json(cooldowns_clear.lambda_handler(by_reference, lambda_context)) == {
+        "success": True,
+        "data": {"cleared": 1, "type": None, "reference_id": str(TOWER.package_id)},
+    }
+    everything = http_event("cooldowns_clear.json", query={})
+    cleared = response_json(cooldowns_clear.lambda_handler(everything, lambda_context))
+    assert cleared["data"]["cleared"] == 2
+
+
+@pytest.mark.parametrize("query", [{"type": "package_sideways"}, {"reference_id": "not-a-uuid"}])
+def test_clearing_with_a_bad_parameter_is_a_400(
+    cooldown_table: str, query: dict[str, str], lambda_context: FakeLambdaContext
+) -> None:
+    event = http_event("cooldowns_clear.json", query=query)
+    assert cooldowns_clear.lambda_handler(event, lambda_context)["statusCode"] == 400
+
+
+# --- GET /api/health ---------------------------------------------------------------------
+
+
+def test_health_is_ok_when_both_dependencies_answer(
+    db: psycopg.Connection[Any], cooldown_table: str, lambda_context: FakeLambdaContext
+) -> None:
+    response = health.lambda_handler(load_event("health.json"), lambda_context)
+    assert response["statusCode"] == 200
+    data = response_json(response)["data"]
+    assert data["healthy"] is True
+    assert (data["postgres"]["status"], data["cooldown_table"]["status"]) == ("ok", "ok")
+
+
+def test_health_is_503_when_the_cooldown_table_does_not_answer(
+    db: psycopg.Connection[Any],
+    cooldown_table: str,
+    service_env: pytest.MonkeyPatch,
+    lambda_context: FakeLambdaContext,
+) -> None:
+    service_env.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{services.free_port()}")
+    get_cooldown_store.cache_clear()
+    response = health.lambda_handler(load_event("health.json"), lambda_context)
+    assert response["statusCode"] == 503
+    assert "cooldown_table" in response_json(response)["error"]["message"]
+
+
+def test_scheduled_run_publishes_emf_metrics(
+    bar: psycopg.Connection[Any],
+    capsys: pytest.CaptureFixture[str],
+    lambda_context: FakeLambdaContext,
+) -> None:
+    import json
+
+    from inventory.observability import metrics
+
+    metrics.clear_metrics()  # runs outside a handler elsewhere in this process buffer metrics
+    inventory_monitor.lambda_handler(load_event("inventory_monitor_scheduled.json"), lambda_context)
+    blobs = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("{") and '"_aws"' in line
+    ]
+    published = {
+        metric["Name"]: blob[metric["Name"]]
+        for blob in blobs
+        for directive in blob["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+    }
+    assert published["PackagesChecked"] == [3]
+    assert published["NotificationsSent"] == [3]
+    assert published["BottlenecksDetected"] == [1]
+    assert published["MonitorErrors"] == [0]
+    assert "MonitorDuration" in published

@@ -1,0 +1,69 @@
+"""Small in-memory stand-ins for the service's stores, for tests that need no network."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from inventory.data.cooldowns import Claim, ClaimOutcome
+from inventory.rules.notification_draft import CooldownKey
+
+
+class InMemoryCooldownStore:
+    """The CooldownStore protocol over a dict: live while expires_at > now, like the table.
+
+    `fail_with` makes every claim FAILED (a dead endpoint); `released` records releases.
+    """
+
+    def __init__(self, window: timedelta = timedelta(hours=24)) -> None:
+        self.window = window
+        self.entries: dict[CooldownKey, tuple[datetime, str]] = {}
+        self.released: list[Claim] = []
+        self.fail_with: str | None = None
+        self._lock = threading.Lock()
+
+    def claim_many(self, keys: Sequence[CooldownKey], now: datetime) -> list[Claim]:
+        with self._lock:
+            return [self._claim(key, now) for key in keys]
+
+    def _claim(self, key: CooldownKey, now: datetime) -> Claim:
+        if self.fail_with is not None:
+            return Claim(key, ClaimOutcome.FAILED, error=self.fail_with)
+        current = self.entries.get(key)
+        if current is not None and current[0] > now:
+            return Claim(key, ClaimOutcome.SUPPRESSED)
+        token = str(uuid.uuid4())
+        self.entries[key] = (now + self.window, token)
+        return Claim(key, ClaimOutcome.CLAIMED, token=token)
+
+    def release(self, claims: Sequence[Claim]) -> None:
+        with self._lock:
+            for claim in claims:
+                current = self.entries.get(claim.key)
+                if current is not None and current[1] == claim.token:
+                    del self.entries[claim.key]
+                    self.released.append(claim)
+
+    def stats(self, now: datetime) -> dict[str, int]:
+        with self._lock:
+            live = [key.type.value for key, (expires, _) in self.entries.items() if expires > now]
+        return dict(Counter(live))
+
+    def clear(self, *, type: str | None = None, reference_id: UUID | None = None) -> int:
+        with self._lock:
+            doomed = [
+                key
+                for key in self.entries
+                if (type is None or key.type.value == type)
+                and (reference_id is None or key.reference_id == reference_id)
+            ]
+            for key in doomed:
+                del self.entries[key]
+        return len(doomed)
+
+    def ping(self) -> None:
+        return None

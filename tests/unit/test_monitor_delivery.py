@@ -1,0 +1,123 @@
+"""Claim, insert, release: the monitor's delivery over an in-memory store and inserter."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from inventory.data.cooldowns import Claim
+from inventory.errors import DependencyUnavailableError
+from inventory.rules.notification_draft import (
+    CooldownKey,
+    NotificationDraft,
+    NotificationType,
+    Priority,
+    ReferenceType,
+)
+from inventory.services.monitor import Delivery, deliver
+from tests.support.fakes import InMemoryCooldownStore
+
+NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
+
+
+def draft(
+    name: str, type: NotificationType = NotificationType.PACKAGE_UNAVAILABLE
+) -> NotificationDraft:
+    return NotificationDraft(
+        type=type,
+        priority=Priority.URGENT,
+        reference_type=ReferenceType.PACKAGE,
+        reference_id=uuid.uuid5(uuid.NAMESPACE_OID, name),
+        title=f"{name} cannot be sold",
+        message=f"{name} cannot be sold.",
+    )
+
+
+class RecordingInserter:
+    """Stores drafts in a list; `failure` makes the next calls raise it."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[NotificationDraft]] = []
+        self.failure: Exception | None = None
+
+    def __call__(self, drafts: Sequence[NotificationDraft]) -> list[uuid.UUID]:
+        if self.failure is not None:
+            raise self.failure
+        self.batches.append(list(drafts))
+        return [uuid.uuid4() for _ in drafts]
+
+
+def test_claimed_drafts_are_inserted_in_one_batch_in_order() -> None:
+    store, insert = InMemoryCooldownStore(), RecordingInserter()
+    drafts = [draft("A"), draft("B"), draft("C")]
+    outcomes = deliver(drafts, store, NOW, insert=insert)
+    assert [o.delivery for o in outcomes] == [Delivery.SENT] * 3
+    assert insert.batches == [drafts]
+    assert all(o.notification_id is not None for o in outcomes)
+
+
+def test_second_delivery_inside_the_window_is_suppressed_and_not_inserted() -> None:
+    store, insert = InMemoryCooldownStore(timedelta(hours=24)), RecordingInserter()
+    deliver([draft("A")], store, NOW, insert=insert)
+    again = deliver([draft("A"), draft("B")], store, NOW + timedelta(hours=23), insert=insert)
+    assert [o.delivery for o in again] == [Delivery.SUPPRESSED, Delivery.SENT]
+    assert insert.batches[1] == [draft("B")]
+
+
+def test_delivery_after_the_window_sends_again() -> None:
+    store, insert = InMemoryCooldownStore(timedelta(hours=24)), RecordingInserter()
+    deliver([draft("A")], store, NOW, insert=insert)
+    later = deliver([draft("A")], store, NOW + timedelta(hours=24), insert=insert)
+    assert [o.delivery for o in later] == [Delivery.SENT]
+
+
+def test_same_reference_with_another_type_has_its_own_cooldown() -> None:
+    store, insert = InMemoryCooldownStore(), RecordingInserter()
+    deliver([draft("A")], store, NOW, insert=insert)
+    other = deliver([draft("A", NotificationType.PACKAGE_LOW_STOCK)], store, NOW, insert=insert)
+    assert [o.delivery for o in other] == [Delivery.SENT]
+
+
+def test_failed_claims_send_nothing_and_report_the_reason() -> None:
+    store, insert = InMemoryCooldownStore(), RecordingInserter()
+    store.fail_with = "DynamoDB unreachable: connection refused"
+    outcomes = deliver([draft("A"), draft("B")], store, NOW, insert=insert)
+    assert [o.delivery for o in outcomes] == [Delivery.FAILED] * 2
+    assert outcomes[0].error == "cooldown claim failed: DynamoDB unreachable: connection refused"
+    assert insert.batches == []
+
+
+def test_a_store_that_raises_fails_every_draft_without_inserting() -> None:
+    class ExplodingStore(InMemoryCooldownStore):
+        def claim_many(self, keys: Sequence[CooldownKey], now: datetime) -> list[Claim]:
+            raise DependencyUnavailableError("The cooldown table did not answer.")
+
+    insert = RecordingInserter()
+    outcomes = deliver([draft("A")], ExplodingStore(), NOW, insert=insert)
+    assert outcomes[0].delivery is Delivery.FAILED
+    assert "did not answer" in (outcomes[0].error or "")
+    assert insert.batches == []
+
+
+def test_failed_insert_releases_the_claims_so_the_next_delivery_sends() -> None:
+    store, insert = InMemoryCooldownStore(), RecordingInserter()
+    deliver([draft("B")], store, NOW, insert=insert)  # B is cooling down already
+    insert.failure = DependencyUnavailableError("The database did not answer.")
+    failed = deliver([draft("A"), draft("B")], store, NOW, insert=insert)
+    assert [o.delivery for o in failed] == [Delivery.FAILED, Delivery.SUPPRESSED]
+    assert failed[0].error == (
+        "notification insert failed: The database did not answer.; claims released"
+    )
+    assert [c.key for c in store.released] == [draft("A").cooldown_key]  # not B's entry
+
+    insert.failure = None
+    retry = deliver([draft("A"), draft("B")], store, NOW, insert=insert)
+    assert [o.delivery for o in retry] == [Delivery.SENT, Delivery.SUPPRESSED]
+
+
+def test_nothing_to_deliver_touches_nothing() -> None:
+    store, insert = InMemoryCooldownStore(), RecordingInserter()
+    assert deliver([], store, NOW, insert=insert) == []
+    assert store.entries == {}
+    assert insert.batches == []
