@@ -1,30 +1,42 @@
-"""GET /api/packages/{packageId}/availability: one package's availability."""
+"""GET /api/packages/{packageId}/availability: one package's availability (ETag, 304)."""
 
 from typing import Any
 from uuid import UUID
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory.data.db import database
-from inventory.http import ERROR_RESPONSES, build_app
+from inventory.http import build_app
+from inventory.http_conditional import (
+    IfNoneMatch,
+    conditional_responses,
+    enable_conditional_get,
+    etag_response,
+)
 from inventory.models.availability import AvailabilityItem
 from inventory.models.envelope import Envelope, ok
 from inventory.observability import logger, metrics
-from inventory.services import availability
+from inventory.services import availability_cache
 
-app = build_app()
+app = enable_conditional_get(build_app())
+
+OnePackage = Envelope[AvailabilityItem]
 
 
 @app.get(
     "/api/packages/<packageId>/availability",
     summary="Availability of one package",
-    responses=ERROR_RESPONSES,
+    responses=conditional_responses(OnePackage, "The package's availability"),
 )
-def get_package_availability(packageId: UUID) -> Envelope[AvailabilityItem]:  # noqa: N803 (URL name)
+def get_package_availability(
+    packageId: UUID,  # noqa: N803 (URL name)
+    if_none_match: IfNoneMatch = None,
+) -> Response[OnePackage]:
     with database() as connection:
-        item = availability.one_package(connection, packageId)
-    return ok(AvailabilityItem.of(item))
+        answer = availability_cache.one_package(connection, packageId)
+    return etag_response(ok(answer.value), answer.etag, if_none_match)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,29 +1,38 @@
-"""GET /api/packages/availability: every active package's availability."""
+"""GET /api/packages/availability: every active package's availability (ETag, 304)."""
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory.data.db import database
-from inventory.http import ERROR_RESPONSES, build_app
+from inventory.http import build_app
+from inventory.http_conditional import (
+    IfNoneMatch,
+    conditional_responses,
+    enable_conditional_get,
+    etag_response,
+)
 from inventory.models.availability import AvailabilityItem
 from inventory.models.envelope import Envelope, ok
 from inventory.observability import logger, metrics
-from inventory.services import availability
+from inventory.services import availability_cache
 
-app = build_app()
+app = enable_conditional_get(build_app())
+
+PackageList = Envelope[list[AvailabilityItem]]
 
 
 @app.get(
     "/api/packages/availability",
     summary="Availability of every active package",
-    responses=ERROR_RESPONSES,
+    responses=conditional_responses(PackageList, "Every active package, by (name, id)"),
 )
-def list_package_availability() -> Envelope[list[AvailabilityItem]]:
+def list_package_availability(if_none_match: IfNoneMatch = None) -> Response[PackageList]:
     with database() as connection:
-        items = availability.all_packages(connection)
-    return ok([AvailabilityItem.of(item) for item in items])
+        answer = availability_cache.package_list(connection)
+    return etag_response(ok(answer.value), answer.etag, if_none_match)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,0 +1,40 @@
+"""POST /api/pos/cart/validate: can the whole cart be sold at once, and what falls short."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from inventory.data.db import database
+from inventory.http import ERROR_RESPONSES, build_app
+from inventory.models.cart import CartRequest, CartValidation
+from inventory.models.envelope import Envelope, ok
+from inventory.observability import logger, metrics
+from inventory.services import cart
+
+app = build_app()
+
+CartAnswer = Envelope[CartValidation]
+
+
+@app.post(
+    "/api/pos/cart/validate",
+    summary="Check that a whole cart can be sold, summing shared components",
+    responses={
+        200: {
+            "description": "The check ran; `data.valid` says whether the cart can be sold.",
+            "content": {"application/json": {"model": CartAnswer}},
+        },
+        **ERROR_RESPONSES,
+    },
+)
+def validate_cart(body: CartRequest) -> CartAnswer:
+    with database() as connection:
+        result = cart.validate_cart(connection, body)
+    return ok(result)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,148 @@
+"""Availability answers cached in the container, never served after a committed change.
+
+Each request reads the catalogue version (one primary-key lookup). A cached answer is served
+only while its version is still the current one and it is younger than the TTL; otherwise it
+is recomputed. The version is read BEFORE the answer is computed: a change committed in
+between makes the answer newer than its version, never older, and the next request sees a
+higher version and recomputes. So a stale answer is never served, and a warm request with no
+change costs exactly that one query.
+
+The ETag is a digest of the representation, so it changes whenever what the client would see
+changes (data, threshold, a new release's shape) and stays equal, across containers, when it
+does not: an unrelated stock change still answers 304 for a package it does not touch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import Any, Generic, TypeVar, cast
+from uuid import UUID
+
+import psycopg
+from pydantic import TypeAdapter
+
+from inventory.config import get_settings
+from inventory.data.catalog_version import read_catalog_version
+from inventory.models.availability import AvailabilityItem
+from inventory.services import availability
+
+T = TypeVar("T")
+
+_DEFAULT_MAX_ENTRIES = 1024
+_ITEM_LIST = TypeAdapter(list[AvailabilityItem])
+
+
+@dataclass(frozen=True, slots=True)
+class Cached(Generic[T]):
+    """An answer with its ETag, the catalogue version it was read at and when (clock units)."""
+
+    value: T
+    etag: str
+    version: int
+    loaded_at: float
+
+
+def etag_of(representation: bytes) -> str:
+    """A strong entity tag for these exact bytes."""
+    return '"' + hashlib.sha256(representation).hexdigest()[:32] + '"'
+
+
+class VersionedCache:
+    """Answers by key, trusted while the catalogue version is unchanged and within the TTL.
+
+    Bounded (least recently used entries go first) because one key exists per package id
+    asked for. Thread-safe for the local server; the database read happens outside the lock.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = _DEFAULT_MAX_ENTRIES,
+    ) -> None:
+        self._clock = clock
+        self._max_entries = max_entries
+        self._entries: OrderedDict[Hashable, Cached[Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def fetch(
+        self,
+        key: Hashable,
+        version: int,
+        ttl_seconds: float,
+        load: Callable[[], T],
+        represent: Callable[[T], bytes],
+    ) -> Cached[T]:
+        """The cached answer for `key` if still good at `version`, else a freshly loaded one."""
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(key)
+            if (
+                entry is not None
+                and entry.version == version
+                and now - entry.loaded_at < ttl_seconds
+            ):
+                self._entries.move_to_end(key)
+                return cast(Cached[T], entry)
+        value = load()
+        fresh = Cached(value=value, etag=etag_of(represent(value)), version=version, loaded_at=now)
+        with self._lock:
+            self._entries[key] = fresh
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+        return fresh
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@cache
+def availability_cache() -> VersionedCache:
+    """The container's cache, created on first use and kept across warm invocations."""
+    return VersionedCache()
+
+
+def _database_of(connection: psycopg.Connection[Any]) -> tuple[str, int, str]:
+    # Versions of two databases are unrelated numbers; never let one answer for the other.
+    info = connection.info
+    return (info.host, info.port, info.dbname)
+
+
+def _scope(connection: psycopg.Connection[Any]) -> tuple[tuple[str, int, str], Decimal]:
+    return (_database_of(connection), get_settings().package_low_stock_threshold)
+
+
+def package_list(connection: psycopg.Connection[Any]) -> Cached[list[AvailabilityItem]]:
+    """Every active package's availability, from the cache when nothing changed."""
+    version = read_catalog_version(connection)
+    return availability_cache().fetch(
+        ("all", _scope(connection)),
+        version,
+        get_settings().availability_cache_ttl_seconds,
+        load=lambda: [AvailabilityItem.of(a) for a in availability.all_packages(connection)],
+        represent=_ITEM_LIST.dump_json,
+    )
+
+
+def one_package(connection: psycopg.Connection[Any], package_id: UUID) -> Cached[AvailabilityItem]:
+    """One package's availability (NotFoundError when unknown, which is never cached)."""
+    version = read_catalog_version(connection)
+    return availability_cache().fetch(
+        ("one", package_id, _scope(connection)),
+        version,
+        get_settings().availability_cache_ttl_seconds,
+        load=lambda: AvailabilityItem.of(availability.one_package(connection, package_id)),
+        represent=lambda item: item.model_dump_json().encode(),
+    )

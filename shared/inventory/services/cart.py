@@ -1,0 +1,46 @@
+"""The cart check: read what the cart names (one or two statements), decide with the rules."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from inventory.data import catalog
+from inventory.data.stock import fetch_stock
+from inventory.errors import InvalidRequestError
+from inventory.models.cart import CartRequest, CartValidation
+from inventory.rules.cart import PackageLine, ProductLine, check_cart
+
+
+class UnknownCartItemsError(InvalidRequestError):
+    """The cart names packages or products that do not exist (422: the body is at fault)."""
+
+    code = "unknown_items"
+
+
+def _unique(ids: list[UUID]) -> list[UUID]:
+    return list(dict.fromkeys(ids))
+
+
+def validate_cart(connection: psycopg.Connection[Any], request: CartRequest) -> CartValidation:
+    """Whether the whole cart can be sold at once; unknown ids are a 422 naming each of them.
+
+    This is a snapshot, not a reservation: stock may change right after the answer.
+    """
+    lines = request.lines()
+    package_ids = _unique([line.package_id for line in lines if isinstance(line, PackageLine)])
+    product_ids = _unique([line.product_id for line in lines if isinstance(line, ProductLine)])
+    packages = (
+        {spec.package_id: spec for spec in catalog.fetch_package_specs(connection, package_ids)}
+        if package_ids
+        else {}
+    )
+    products = fetch_stock(connection, product_ids) if product_ids else {}
+    unknown = [f"package_id {i}" for i in package_ids if i not in packages] + [
+        f"product_id {i}" for i in product_ids if i not in products
+    ]
+    if unknown:
+        raise UnknownCartItemsError("Unknown items: " + ", ".join(unknown) + ".")
+    return CartValidation.of(check_cart(lines, packages, products))

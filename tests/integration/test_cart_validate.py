@@ -1,0 +1,185 @@
+"""POST /api/pos/cart/validate through the real handler, its event file and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+
+from devtools.demo_data import load_demo, package_id, product_id
+from functions.cart_validate import app as cart_validate
+from inventory.data.db import get_connection
+from tests.support.events import FakeLambdaContext, http_event, load_event, response_json
+from tests.support.statements import counting_statements
+
+MOJITO = str(package_id("Mojito"))
+CUBA_LIBRE = str(package_id("Cuba Libre"))
+LIMES = str(product_id("Limes"))
+
+
+@pytest.fixture
+def bar(db: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+    load_demo(db)
+    return db
+
+
+def validate(context: FakeLambdaContext, body: Any = None, **event: Any) -> dict[str, Any]:
+    response: dict[str, Any] = cart_validate.lambda_handler(
+        http_event("cart_validate.json", body=body, **event), context
+    )
+    return response
+
+
+def lines(*items: tuple[str, str, Any]) -> dict[str, Any]:
+    return {"items": [{kind: ref, "quantity": quantity} for kind, ref, quantity in items]}
+
+
+def test_event_cart_sharing_rum_and_limes_is_valid(
+    bar: Any, lambda_context: FakeLambdaContext
+) -> None:
+    response = cart_validate.lambda_handler(load_event("cart_validate.json"), lambda_context)
+    assert response["statusCode"] == 200
+    body = response_json(response)
+    assert body["success"] is True
+    data = body["data"]
+    assert (data["valid"], data["shortages"]) == (True, [])
+    assert [
+        (item.get("package_name") or item["product_name"], item["quantity"], item["max_sellable"])
+        for item in data["items"]
+    ] == [
+        ("Mojito", 2, 17),  # 9 limes - 0.25 for the Cuba Libre = 8.75: 17 Mojitos
+        ("Cuba Libre", 1, 32),  # 9 - 1 for the Mojitos = 8: 32 Cuba Libres
+        ("Cola 330ml", 2, 69),  # 70 cans - 1 for the Cuba Libre
+    ]
+    assert {item["status"] for item in data["items"]} == {"ok"}
+
+
+def test_cart_short_on_a_shared_component_names_it_and_by_how_much(
+    bar: Any, lambda_context: FakeLambdaContext
+) -> None:
+    body = lines(("package_id", MOJITO, 12), ("package_id", CUBA_LIBRE, 13))
+    response = validate(lambda_context, body)
+    assert response["statusCode"] == 200
+    data = response_json(response)["data"]
+    assert data["valid"] is False
+    assert data["shortages"] == [
+        {
+            "product_id": LIMES,
+            "product_name": "Limes",
+            "required": 9.25,
+            "available": 9,
+            "shortfall": 0.25,
+        }
+    ]
+    assert [(i["max_sellable"], i["status"]) for i in data["items"]] == [
+        (11, "insufficient_stock"),
+        (12, "insufficient_stock"),
+    ]
+
+
+def test_product_line_with_a_decimal_quantity_adds_to_package_demand(
+    bar: Any, lambda_context: FakeLambdaContext
+) -> None:
+    body = lines(("package_id", MOJITO, 17), ("product_id", LIMES, 0.5))
+    data = response_json(validate(lambda_context, body))["data"]
+    assert data["valid"] is True  # 8.5 + 0.5 = 9 limes exactly
+    body = lines(("package_id", MOJITO, 17), ("product_id", LIMES, 0.51))
+    data = response_json(validate(lambda_context, body))["data"]
+    assert data["valid"] is False
+    assert data["shortages"][0]["shortfall"] == 0.01
+    assert data["items"][1]["max_sellable"] == 0.5
+
+
+def test_inactive_product_and_inactive_package_are_rejected(
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+) -> None:
+    bar.execute("UPDATE packages SET is_active = false WHERE name = 'Cuba Libre'")
+    body = lines(
+        ("package_id", CUBA_LIBRE, 1), ("product_id", str(product_id("Seasonal cider")), 1)
+    )
+    data = response_json(validate(lambda_context, body))["data"]
+    assert data["valid"] is False
+    assert [(i["status"], i["max_sellable"]) for i in data["items"]] == [
+        ("inactive", 0),
+        ("inactive", 0),
+    ]
+    assert [(s["product_name"], s["available"]) for s in data["shortages"]] == [
+        ("Seasonal cider", 0)
+    ]
+
+
+def test_unknown_ids_are_422_naming_each(bar: Any, lambda_context: FakeLambdaContext) -> None:
+    ghost_package, ghost_product = uuid.uuid4(), uuid.uuid4()
+    body = lines(
+        ("package_id", MOJITO, 1),
+        ("package_id", str(ghost_package), 1),
+        ("product_id", str(ghost_product), 1),
+    )
+    response = validate(lambda_context, body)
+    assert response["statusCode"] == 422
+    error = response_json(response)["error"]
+    assert error["code"] == "unknown_items"
+    assert str(ghost_package) in error["message"]
+    assert str(ghost_product) in error["message"]
+
+
+def test_malformed_json_is_400(bar: Any, lambda_context: FakeLambdaContext) -> None:
+    response = validate(lambda_context, '{"items": [')
+    assert response["statusCode"] == 400
+    body = response_json(response)
+    assert body["success"] is False
+    assert body["error"]["code"] == "bad_request"
+
+
+def test_non_utf8_base64_body_is_400(bar: Any, lambda_context: FakeLambdaContext) -> None:
+    response = validate(lambda_context, raw_body=b"\xff\xfe{\x00")
+    assert response["statusCode"] == 400
+    assert response_json(response)["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize(
+    ("body", "mentions"),
+    [
+        ({}, "items"),
+        ({"items": []}, "items"),
+        (lines(("package_id", MOJITO, 0)), "greater than 0"),
+        (lines(("package_id", MOJITO, 2.5)), "integer"),
+        (lines(("package_id", MOJITO, "2")), "JSON number"),
+        (lines(("product_id", LIMES, -1)), "greater than 0"),
+        (lines(("product_id", LIMES, True)), "JSON number"),
+        ({"items": [{"quantity": 1}]}, "exactly one of package_id or product_id"),
+        ({"items": [{"package_id": MOJITO, "product_id": LIMES, "quantity": 1}]}, "product_id"),
+        (lines(("package_id", "not-a-uuid", 1)), "UUID"),
+        ({"items": [{"package_id": MOJITO, "quantity": 1}] * 201}, "items"),
+        ({"items": [{"package_id": MOJITO, "quantity": 1}], "coupon": "x"}, "coupon"),
+    ],
+)
+def test_schema_violations_are_422_with_a_message(
+    bar: Any, lambda_context: FakeLambdaContext, body: Any, mentions: str
+) -> None:
+    response = validate(lambda_context, body)
+    assert response["statusCode"] == 422
+    error = response_json(response)["error"]
+    assert error["code"] == "validation_error"
+    assert mentions in error["message"]
+
+
+def test_cart_of_packages_and_products_costs_two_statements(
+    bar: Any, lambda_context: FakeLambdaContext
+) -> None:
+    body = lines(("package_id", MOJITO, 1), ("package_id", CUBA_LIBRE, 1), ("product_id", LIMES, 1))
+    validate(lambda_context)  # opens the container's connection
+    with counting_statements(get_connection()) as counter:
+        response = validate(lambda_context, body)
+    assert response["statusCode"] == 200
+    assert counter.count == 2
+
+
+def test_quantities_come_back_as_json_numbers(bar: Any, lambda_context: FakeLambdaContext) -> None:
+    data = response_json(validate(lambda_context, lines(("product_id", LIMES, 0.25))))["data"]
+    item = data["items"][0]
+    assert (item["quantity"], item["max_sellable"]) == (0.25, 9)
+    assert Decimal(str(item["quantity"])) == Decimal("0.25")
