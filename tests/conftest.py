@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.support import services
+from tests.support import dynamo, services
 from tests.support.events import FakeLambdaContext
 
 # Lambda-like environment for every test process; nothing here reaches AWS.
@@ -85,8 +85,28 @@ def moto_endpoint() -> Iterator[str]:
     """moto's DynamoDB server over real HTTP on 127.0.0.1, one per worker."""
     from moto.server import ThreadedMotoServer
 
+    # Conditional writes must be atomic, as in DynamoDB (moto's are not; see the helper).
+    dynamo.make_moto_dynamodb_writes_atomic()
     port = services.free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"
     server.stop()
+
+
+@pytest.fixture
+def cooldown_table(moto_endpoint: str, service_env: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh cooldown table (shaped by template.yaml) the service is pointed at."""
+    import uuid
+
+    from inventory.data.cooldowns import get_cooldown_store
+
+    client = dynamo.dynamodb_client(moto_endpoint)
+    name = f"cooldowns-{uuid.uuid4().hex[:12]}"
+    dynamo.create_cooldown_table(client, name)
+    service_env.setenv("COOLDOWN_TABLE_NAME", name)
+    service_env.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_endpoint)
+    get_cooldown_store.cache_clear()
+    yield name
+    get_cooldown_store.cache_clear()
+    client.delete_table(TableName=name)

@@ -8,6 +8,7 @@ stack trace, SQL or secret.
 from __future__ import annotations
 
 import binascii
+import inspect
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -24,6 +25,7 @@ from inventory.errors import (
     InventoryError,
     MalformedRequestError,
     NotFoundError,
+    UnauthorizedError,
 )
 from inventory.models.envelope import ErrorDetail, ErrorEnvelope
 from inventory.observability import logger
@@ -39,6 +41,7 @@ ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
         (404, "Unknown id or route"),
         (422, "Well-formed but invalid request"),
         (503, "A dependency (PostgreSQL, DynamoDB) is unavailable"),
+        (500, "Unexpected failure; the details are in the log, never in the response"),
     )
 }
 
@@ -94,6 +97,12 @@ def _on_domain_error(status: HTTPStatus) -> Callable[[InventoryError], Response[
     return handle
 
 
+def _on_unauthorized(error: UnauthorizedError) -> Response[str]:
+    return error_response(
+        HTTPStatus.UNAUTHORIZED, error.code, str(error), headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
 def _on_dependency_down(error: DependencyUnavailableError) -> Response[str]:
     logger.warning("Dependency unavailable", extra={"reason": str(error)})
     return error_response(
@@ -126,6 +135,7 @@ _HANDLERS: list[tuple[type[Exception] | list[type[Exception]], Callable[[Any], R
     ([UnicodeDecodeError, binascii.Error], _on_undecodable_body),
     (MalformedRequestError, _on_domain_error(HTTPStatus.BAD_REQUEST)),
     (NotFoundError, _on_domain_error(HTTPStatus.NOT_FOUND)),
+    (UnauthorizedError, _on_unauthorized),
     (InvalidRequestError, _on_domain_error(HTTPStatus.UNPROCESSABLE_ENTITY)),
     (DependencyUnavailableError, _on_dependency_down),
     (ConfigurationError, _on_configuration),
@@ -134,12 +144,36 @@ _HANDLERS: list[tuple[type[Exception] | list[type[Exception]], Callable[[Any], R
 ]
 
 
-def build_app() -> APIGatewayHttpResolver:
+_ROUTE_SIGNATURE = inspect.signature(APIGatewayHttpResolver.route)
+
+
+class _DocumentedResolver(APIGatewayHttpResolver):
+    """Keeps the success response in the OpenAPI document of routes that list error responses.
+
+    Powertools documents the return annotation only when a route passes no `responses`; ours
+    pass ERROR_RESPONSES, so the success status is added back without content, which
+    Powertools then fills from the return annotation.
+    """
+
+    def route(self, *args: Any, **kwargs: Any) -> Any:
+        # get()/post() pass everything positionally, so bind to find `responses`.
+        bound = _ROUTE_SIGNATURE.bind(self, *args, **kwargs)
+        responses = bound.arguments.get("responses")
+        status = int(bound.arguments.get("status_code", HTTPStatus.OK))
+        if responses and not any(200 <= int(code) < 300 for code in responses):
+            bound.arguments["responses"] = {status: {"description": "Success"}, **responses}
+        return super().route(*bound.args[1:], **bound.kwargs)
+
+
+def build_app(*, debug: bool | None = None) -> APIGatewayHttpResolver:
     """An HTTP API resolver with request/response validation and the shared error mapping.
 
     A response that fails its own schema is our bug, so it is a 500, not the default 422.
+    `debug=False` keeps POWERTOOLS_DEV from printing whole events (a route that receives a
+    secret in its query string must never print it).
     """
-    app = APIGatewayHttpResolver(
+    app = _DocumentedResolver(
+        debug=debug,
         enable_validation=True,
         response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
     )

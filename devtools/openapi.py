@@ -1,0 +1,169 @@
+"""One OpenAPI 3.1 document for the whole HTTP API, merged from every function's resolver.
+
+Each function's `app.py` (found through template.yaml) is imported by path and asked for its
+own document (Powertools `get_openapi_json_schema`); paths and component schemas are merged,
+schemas nothing refers to are dropped, keys are sorted so the committed file diffs cleanly.
+
+Usage: python -m devtools.openapi [--check]   (writes openapi.json; --check only compares)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import tomllib
+from collections.abc import Iterator
+from typing import Any
+
+from devtools.lambda_runtime import load_function_module
+from devtools.template import ROOT, Template, load_template
+
+OPENAPI_PATH = ROOT / "openapi.json"
+TITLE = "Inventory automation API"
+DESCRIPTION = (
+    "Real-time package availability for the POS, stock notifications and the monitor job of "
+    "a bar or restaurant inventory.\n\n"
+    'Every response is JSON: `{"success": true, "data": ...}` or `{"success": false, '
+    '"error": {"code", "message"}}` with 400 (malformed parameter or body), 401 (missing or '
+    "wrong credentials), 404 (unknown id), 422 (well-formed but invalid), 503 (a dependency is "
+    "down). Generated from the handlers by `make openapi`; do not edit by hand."
+)
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def _version() -> str:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return str(project["version"])
+
+
+def function_documents(template: Template) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(logical id, that function's own OpenAPI document) for every HTTP function."""
+    for logical_id, spec in sorted(template.functions.items()):
+        if not spec.routes:
+            continue
+        app = getattr(load_function_module(spec), "app", None)
+        if app is None or not hasattr(app, "get_openapi_json_schema"):
+            raise TypeError(f"{logical_id}: {spec.handler_path} has no Powertools resolver `app`")
+        yield logical_id, json.loads(app.get_openapi_json_schema(title=TITLE, version=_version()))
+
+
+def _references(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "$ref" and isinstance(item, str):
+                yield item.rsplit("/", 1)[-1]
+            else:
+                yield from _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _references(item)
+
+
+def _reachable_schemas(paths: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """The component schemas the paths use, directly or through other schemas."""
+    keep: set[str] = set()
+    pending = list(_references(paths))
+    while pending:
+        name = pending.pop()
+        if name in keep or name not in schemas:
+            continue
+        keep.add(name)
+        pending.extend(_references(schemas[name]))
+    return {name: schemas[name] for name in sorted(keep)}
+
+
+# Powertools documents a failed response validation with its own ResponseValidationError body,
+# but the shared exception handler (inventory.http) answers it, as any unexpected error, with
+# the error envelope: the document says what the client really gets.
+_UNEXPECTED_ERROR = {
+    "description": "Unexpected failure; the details are in the log, never in the response",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+}
+
+
+def _sorted_responses(operation: dict[str, Any]) -> dict[str, Any]:
+    responses = operation.get("responses") or {}
+    for code, response in responses.items():
+        if "ResponseValidationError" in set(_references(response)):
+            responses[code] = _UNEXPECTED_ERROR
+    operation["responses"] = {code: responses[code] for code in sorted(responses)}
+    return operation
+
+
+def merge(documents: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """One document; two functions defining one operation, or one schema name two ways, is an
+    error rather than a silent overwrite."""
+    paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {}
+    owners: dict[str, str] = {}
+    for logical_id, document in documents:
+        for path, operations in document.get("paths", {}).items():
+            for method, operation in operations.items():
+                if method in paths.get(path, {}):
+                    raise ValueError(f"{method.upper()} {path} is defined twice ({logical_id})")
+                paths.setdefault(path, {})[method] = _sorted_responses(operation)
+        for name, schema in document.get("components", {}).get("schemas", {}).items():
+            if name in schemas and schemas[name] != schema:
+                raise ValueError(f"schema {name!r} differs between {owners[name]} and {logical_id}")
+            schemas[name] = schema
+            owners.setdefault(name, logical_id)
+    ordered_paths = {
+        path: {m: paths[path][m] for m in HTTP_METHODS if m in paths[path]}
+        for path in sorted(paths)
+    }
+    merged: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": TITLE, "version": _version(), "description": DESCRIPTION},
+        "servers": [{"url": "http://127.0.0.1:3000", "description": "make run"}],
+        "paths": ordered_paths,
+        "components": {"schemas": _reachable_schemas(ordered_paths, schemas)},
+    }
+    return merged
+
+
+def generate(template: Template | None = None) -> dict[str, Any]:
+    return merge(list(function_documents(template or load_template())))
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def template_operations(template: Template) -> set[tuple[str, str]]:
+    """(METHOD, path) of every HttpApi route of the template."""
+    return {
+        (route.method, route.path) for spec in template.functions.values() for route in spec.routes
+    }
+
+
+def document_operations(document: dict[str, Any]) -> set[tuple[str, str]]:
+    return {
+        (method.upper(), path)
+        for path, operations in document.get("paths", {}).items()
+        for method in operations
+        if method in HTTP_METHODS
+    }
+
+
+def path_parameters(path: str) -> list[str]:
+    return re.findall(r"\{([^}]+)\}", path)
+
+
+def main(argv: list[str]) -> int:
+    text = render(generate())
+    if "--check" in argv:
+        if not OPENAPI_PATH.exists() or OPENAPI_PATH.read_text() != text:
+            print("openapi.json is stale: run `make openapi` and commit it.", file=sys.stderr)
+            return 1
+        print("openapi.json is up to date.")
+        return 0
+    OPENAPI_PATH.write_text(text)
+    document = json.loads(text)
+    count = len(document_operations(document))
+    print(f"wrote {OPENAPI_PATH.relative_to(ROOT)} ({count} operations)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

@@ -1,0 +1,216 @@
+"""`make run`: the whole system on this machine, no Docker, no cloud, no root.
+
+Starts embedded PostgreSQL (data in .local/pgdata, kept between runs) and moto's DynamoDB
+server, creates the tables template.yaml declares, applies migrations, loads the demo bar into
+an empty database, runs the monitor once and prints what it found, then serves the HTTP API on
+127.0.0.1:$PORT (3000) through the real handlers and runs the monitor every
+$MONITOR_INTERVAL_SECONDS (600) as EventBridge would. Ctrl-C stops everything.
+
+DATABASE_URL and AWS_ENDPOINT_URL_DYNAMODB point it at real services instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from devtools.apigw import scheduled_event
+from devtools.lambda_runtime import InProcessFunctions
+from devtools.local_api import LocalApiServer
+from devtools.local_services import LOCAL_DIR, LocalServices, start_services
+from devtools.template import FunctionSpec, Template, load_template
+from devtools.terminal_tables import availability_table, monitor_summary_line, notifications_table
+
+AVAILABILITY_ROUTE = "GET /api/packages/availability"
+FUNCTION_LOG = LOCAL_DIR / "functions.log"
+
+
+def _body(result: Any) -> Any:
+    """The payload of a handler result: an HTTP response's JSON body, or the value itself."""
+    if isinstance(result, dict) and "statusCode" in result:
+        return json.loads(result.get("body") or "null")
+    return result
+
+
+class LocalRuntime:
+    """The template's functions, wired to local services, invoked in this process."""
+
+    def __init__(self, template: Template, services: LocalServices, log: IO[str] | None) -> None:
+        self.template = template
+        self.services = services
+        self.functions = InProcessFunctions(self.environment_for, log_stream=log)
+
+    def environment_for(self, spec: FunctionSpec) -> dict[str, str]:
+        return {
+            **self.template.local_environment(spec, self.services.resources),
+            **self.services.environment(self.template),
+        }
+
+    def run_monitors(self) -> list[dict[str, Any]]:
+        """Every scheduled function, invoked with the EventBridge event its rule would send."""
+        results = []
+        for spec in self.template.scheduled_functions:
+            for schedule in spec.schedules:
+                result = _body(self.functions.invoke(spec, scheduled_event(schedule.rule_arn)))
+                results.append(result.get("data", result) if isinstance(result, dict) else {})
+        return results
+
+    def availability(self) -> list[dict[str, Any]] | None:
+        spec = self.template.routes.get(AVAILABILITY_ROUTE)
+        if spec is None:
+            return None
+        path = AVAILABILITY_ROUTE.split(" ", 1)[1]
+        server = LocalApiServer(("127.0.0.1", 0), self.template, self.functions.invoke)
+        try:
+            status, _, body = server.respond("GET", path, [], b"")
+        finally:
+            server.server_close()
+        payload = json.loads(body)
+        return payload.get("data") if status == 200 else None
+
+    def notifications_since(self, since: datetime) -> list[dict[str, Any]]:
+        import psycopg
+        from psycopg.rows import dict_row
+
+        with psycopg.connect(self.services.database_url, row_factory=dict_row) as connection:
+            return connection.execute(
+                "SELECT type, priority, title FROM notifications WHERE created_at >= %s",
+                (since,),
+            ).fetchall()
+
+
+def _print(text: str = "", stream: IO[str] = sys.stdout) -> None:
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def show_monitor_run(runtime: LocalRuntime, out: IO[str]) -> None:
+    if not runtime.template.scheduled_functions:
+        _print("No scheduled (monitor) function in template.yaml yet: skipping the monitor.", out)
+        return
+    started = datetime.now(UTC)
+    for result in runtime.run_monitors():
+        _print(monitor_summary_line(result), out)
+    created = runtime.notifications_since(started)
+    if created:
+        _print(f"\nNotifications created by this run ({len(created)}):\n", out)
+        _print(notifications_table(created), out)
+    else:
+        _print("No new notifications (nothing due, or held back by the cooldown).", out)
+
+
+def _example_body(path: str) -> str:
+    from devtools.demo_data import package_id
+
+    if path.endswith("/cart/validate"):
+        # Each line alone is sellable; together they need 9.5 limes of the 9 in stock.
+        cart = {
+            "items": [
+                {"package_id": str(package_id("Mojito")), "quantity": 12},
+                {"package_id": str(package_id("Cuba Libre")), "quantity": 14},
+            ]
+        }
+        return json.dumps(cart)
+    return "{}"
+
+
+def example_commands(url: str, token: str, template: Template) -> list[str]:
+    """A working curl line per route, with ids from the demo bar."""
+    from devtools.demo_data import package_id, product_id
+
+    values = {"packageId": str(package_id("Mojito")), "productId": str(product_id("Limes"))}
+    lines = []
+    routes = sorted(route.split(" ", 1)[::-1] for route in template.routes)
+    for path, method in routes:
+        concrete = path
+        for name, value in values.items():
+            concrete = concrete.replace("{" + name + "}", value)
+        if "{" in concrete:
+            continue  # a parameter the demo has no value for
+        command = "curl -s"
+        if method in ("POST", "PUT", "PATCH"):
+            body = _example_body(path)
+            command += f" -X {method} -H 'content-type: application/json' -d '{body}'"
+        elif method != "GET":
+            command += f" -X {method}"
+        if path.startswith("/api/cron/"):
+            command += f" -H 'Authorization: Bearer {token}'"
+        lines.append(f"  {command} {url}{concrete}")
+    return lines
+
+
+def _monitor_loop(
+    runtime: LocalRuntime, interval: float, stop: threading.Event, out: IO[str]
+) -> None:
+    while not stop.wait(interval):
+        try:
+            stamp = datetime.now().strftime("%H:%M:%S")
+            for result in runtime.run_monitors():
+                _print(f"[{stamp}] {monitor_summary_line(result)}", out)
+        except Exception as error:  # noqa: BLE001 (one failed run must not end the loop)
+            _print(f"monitor run failed: {type(error).__name__}: {error}", out)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    out = sys.stdout
+    started = time.monotonic()
+    port = int(os.environ.get("PORT", "3000"))
+    interval = float(os.environ.get("MONITOR_INTERVAL_SECONDS", "600"))
+    template = load_template()
+    _print("Starting the local inventory service...", out)
+    services = start_services(template, attach=False)
+    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+    log = FUNCTION_LOG.open("a", encoding="utf-8")
+    stop = threading.Event()
+    server: LocalApiServer | None = None
+    try:
+        for note in services.notes:
+            _print(f"  {note}", out)
+        runtime = LocalRuntime(template, services, log)
+        _print("\nMonitor (as the EventBridge rule runs it):", out)
+        show_monitor_run(runtime, out)
+        items = runtime.availability()
+        if items is not None:
+            _print(f"\nPackage availability ({len(items)} packages):\n", out)
+            _print(availability_table(items), out)
+        server = LocalApiServer(("127.0.0.1", port), template, runtime.functions.invoke)
+        services.write_state()
+        _print(f"\nHTTP API on {server.url} ({len(template.routes)} routes from template.yaml):")
+        for line in example_commands(server.url, services.cron_secret, template):
+            _print(line, out)
+        _print(f"\n  PostgreSQL: psql {services.database_url}", out)
+        _print(f"  Cron token (kept in .local/cron_token): {services.cron_secret}", out)
+        _print(f"  Function logs: {FUNCTION_LOG.relative_to(LOCAL_DIR.parent)}", out)
+        if template.scheduled_functions:
+            _print(f"  Monitor runs every {interval:g} s (MONITOR_INTERVAL_SECONDS).", out)
+            threading.Thread(
+                target=_monitor_loop, args=(runtime, interval, stop, out), daemon=True
+            ).start()
+        _print(f"\nUp in {time.monotonic() - started:.1f} s. Ctrl-C stops everything.", out)
+        # SIGTERM (a stopped terminal, a supervisor) shuts down as cleanly as Ctrl-C.
+        signal.signal(signal.SIGTERM, _interrupt)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        _print("\nStopping...", out)
+    finally:
+        stop.set()
+        if server is not None:
+            server.server_close()  # serve_forever has returned: Ctrl-C interrupted it
+        services.stop()
+        log.close()
+    _print("Stopped: API closed, PostgreSQL stopped.", out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
