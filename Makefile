@@ -7,7 +7,7 @@ PYTEST_ARGS ?= -n auto
 export SAM_CLI_TELEMETRY := 0
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: help install check lint format typecheck test test-fast run migrate invoke bench validate build clean
+.PHONY: help install check lint format typecheck test test-fast run migrate invoke bench validate build coldstart clean openapi
 
 help:
 	@echo "make run      - the whole system locally (embedded PostgreSQL, moto DynamoDB, HTTP API)"
@@ -15,6 +15,9 @@ help:
 	@echo "make migrate  - apply migrations to \$$DATABASE_URL"
 	@echo "make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json - one local invocation"
 	@echo "make bench    - the benchmark (figures, not pass/fail)"
+	@echo "make build    - sam build (no Docker; needs python3.13)"
+	@echo "make coldstart - cold-start figures of the built functions"
+	@echo "make openapi  - regenerate openapi.json from the handlers"
 
 $(STAMP): requirements-dev.txt layers/dependencies/requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required (found %s)" % sys.version.split()[0]'
@@ -46,8 +49,9 @@ check: lint typecheck validate
 test: check
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Without the property/load tests and the built-artifact tests (which run `sam build`).
 test-fast: install
-	$(BIN)/pytest $(PYTEST_ARGS) -m "not slow"
+	$(BIN)/pytest $(PYTEST_ARGS) -m "not slow and not built"
 
 run: install
 	$(BIN)/python -m devtools.run
@@ -62,12 +66,19 @@ invoke: install
 bench: install
 	$(BIN)/python -m devtools.bench
 
+openapi: install
+	$(BIN)/python -m devtools.openapi
+
 # sam build (without Docker) needs the Lambda runtime's Python, 3.13, on PATH; pyenv keeps it
 # under versions/, where its shim alone does not expose it.
 PY313_DIR := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
 
 build: install
 	PATH="$(PY313_DIR):$$PATH" $(BIN)/sam build
+
+# Import + first-invocation time of every built function, in Lambda's layout (figures).
+coldstart: install
+	$(BIN)/python -m devtools.coldstart
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
