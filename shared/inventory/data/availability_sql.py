@@ -27,11 +27,7 @@ from inventory.rules.availability import (
 )
 
 _AVAILABILITY_SQL: LiteralString = """
-WITH selected AS (
-    SELECT pk.id, pk.name, pk.is_active, pk.normal_max_sellable
-    FROM packages pk
-    WHERE {package_filter}
-), components AS (
+WITH components AS (
     SELECT pi.package_id,
            p.id AS product_id,
            p.name AS product_name,
@@ -40,42 +36,45 @@ WITH selected AS (
            (CASE WHEN p.is_active THEN p.current_stock ELSE 0 END)::numeric(1000, 40)
                / pi.quantity AS ratio,
            p.par_level::numeric(1000, 40) / pi.quantity AS par_ratio
-    FROM selected s
-    JOIN package_items pi ON pi.package_id = s.id
+    FROM packages pk
+    JOIN package_items pi ON pi.package_id = pk.id
     JOIN products p ON p.id = pi.product_id
-), with_min AS (
-    SELECT c.*, min(c.ratio) OVER (PARTITION BY c.package_id) AS min_ratio
-    FROM components c
+    WHERE {package_filter}
 ), per_package AS (
+    -- Components ordered by (ratio, name, id): the limiting ones come first, the bottleneck
+    -- first of all. One shared ORDER BY lets PostgreSQL sort the input once for every
+    -- aggregate, with no window pass over the components.
     SELECT package_id,
            count(*) AS component_count,
-           min(min_ratio) AS min_ratio,
            floor(min(par_ratio)) AS par_baseline,
-           array_agg(product_id ORDER BY product_name COLLATE "C", product_id)
-               FILTER (WHERE ratio = min_ratio) AS limiting_ids,
-           (array_agg(product_name ORDER BY product_name COLLATE "C", product_id)
-               FILTER (WHERE ratio = min_ratio))[1] AS bottleneck_name,
-           (array_agg(current_stock ORDER BY product_name COLLATE "C", product_id)
-               FILTER (WHERE ratio = min_ratio))[1] AS bottleneck_stock,
-           (array_agg(quantity ORDER BY product_name COLLATE "C", product_id)
-               FILTER (WHERE ratio = min_ratio))[1] AS bottleneck_quantity
-    FROM with_min
+           array_agg(ratio ORDER BY ratio, product_name COLLATE "C", product_id) AS ratios,
+           array_agg(product_id ORDER BY ratio, product_name COLLATE "C", product_id) AS ids,
+           (array_agg(product_name ORDER BY ratio, product_name COLLATE "C", product_id))[1]
+               AS bottleneck_name,
+           (array_agg(current_stock ORDER BY ratio, product_name COLLATE "C", product_id))[1]
+               AS bottleneck_stock,
+           (array_agg(quantity ORDER BY ratio, product_name COLLATE "C", product_id))[1]
+               AS bottleneck_quantity
+    FROM components
     GROUP BY package_id
 )
-SELECT s.id AS package_id,
-       s.name AS package_name,
-       s.is_active,
-       s.normal_max_sellable,
+SELECT pk.id AS package_id,
+       pk.name AS package_name,
+       pk.is_active,
+       pk.normal_max_sellable,
        coalesce(pp.component_count, 0) AS component_count,
-       floor(pp.min_ratio) AS min_ratio_floor,
+       floor(pp.ratios[1]) AS min_ratio_floor,
        pp.par_baseline,
-       coalesce(pp.limiting_ids, '{{}}') AS limiting_ids,
+       -- The ties of the minimum ratio: array_positions counts them with numeric equality.
+       coalesce(pp.ids[1:cardinality(array_positions(pp.ratios, pp.ratios[1]))], '{{}}')
+           AS limiting_ids,
        pp.bottleneck_name,
        pp.bottleneck_stock,
        pp.bottleneck_quantity
-FROM selected s
-LEFT JOIN per_package pp ON pp.package_id = s.id
-ORDER BY s.name COLLATE "C", s.id
+FROM packages pk
+LEFT JOIN per_package pp ON pp.package_id = pk.id
+WHERE {package_filter}
+ORDER BY pk.name COLLATE "C", pk.id
 """
 
 

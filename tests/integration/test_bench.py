@@ -1,0 +1,98 @@
+"""`make bench` end to end at a tiny size, and the shape of the catalogues it generates.
+
+Nothing here looks at a time: the benchmark reports figures, it does not pass or fail on them.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from devtools import bench
+from devtools.bench_data import CatalogueSize, generate_catalogue
+
+
+def test_generated_catalogue_has_the_issue_shape(db: psycopg.Connection[Any]) -> None:
+    now = datetime(2025, 10, 21, 12, tzinfo=UTC)
+
+    counts = generate_catalogue(db, CatalogueSize(200), now)
+
+    assert counts["products"] == 50  # packages / 4
+    assert counts["order_items"] == 2_000  # 10 x packages
+    active = db.execute("SELECT count(*) FROM packages WHERE is_active").fetchone()
+    assert active is not None
+    assert active[0] == 200
+    sizes = [
+        row[0]
+        for row in db.execute("SELECT count(*) FROM package_items GROUP BY package_id").fetchall()
+    ]
+    assert min(sizes) >= 2
+    assert max(sizes) <= 6
+    assert 3.5 <= sum(sizes) / len(sizes) <= 4.5
+    oldest, newest = db.execute(
+        "SELECT min(created_at), max(created_at) FROM order_items"
+    ).fetchone() or (None, None)
+    assert oldest is not None
+    assert newest is not None
+    assert now - timedelta(days=28) <= oldest
+    assert newest <= now
+    decimals = db.execute(
+        "SELECT count(*) FROM order_items WHERE quantity <> trunc(quantity)"
+    ).fetchone()
+    assert decimals is not None
+    assert decimals[0] > 0
+    unsellable = db.execute(
+        "SELECT count(*) FROM products WHERE current_stock <= 0 OR NOT is_active"
+    ).fetchone()
+    assert unsellable is not None
+    assert unsellable[0] > 0
+
+
+def test_generation_replaces_the_previous_catalogue(db: psycopg.Connection[Any]) -> None:
+    now = datetime(2025, 10, 21, 12, tzinfo=UTC)
+    generate_catalogue(db, CatalogueSize(400), now)
+
+    counts = generate_catalogue(db, CatalogueSize(40), now)
+
+    assert counts["packages"] == 40 + 40 // 50
+    assert counts["order_items"] == 400
+
+
+def test_bench_ids_match_the_generated_ids(db: psycopg.Connection[Any]) -> None:
+    generate_catalogue(db, CatalogueSize(40), datetime.now(UTC))
+
+    row = db.execute(
+        "SELECT name FROM packages WHERE id = %s", (bench.bench_id("package", 1),)
+    ).fetchone()
+
+    assert row is not None
+    assert row[0] == "Package 0000001"
+
+
+@pytest.mark.slow
+def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+
+    status = bench.main(["--sizes", "80", "--repeat", "1", "--output", str(output)])
+
+    assert status == 0
+    (result,) = json.loads(output.read_text())
+    assert result["packages"] == 80
+    assert result["cpu_count"] >= 1
+    assert result["python_version"]
+    monitor = result["monitor"]
+    assert monitor["cold_errors"] == 0
+    assert monitor["warm_errors"] == 0
+    # Warm: every alert the cold run sent is now inside its cooldown.
+    assert monitor["summary"]["notifications_sent"] == 0
+    assert monitor["summary"]["notifications_suppressed"] == monitor["cold_notifications_sent"]
+    assert monitor["warm_sql_statements"] >= 1
+    assert result["availability_handler"]["first_status"] == 200
+    assert result["cold_starts"], "every template function is started"
+    assert all("error" not in figures for figures in result["cold_starts"].values())
+    assert result["monitor_peak_rss_mb"] > 0
