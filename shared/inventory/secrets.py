@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from inventory.config import get_settings
-from inventory.errors import ConfigurationError
+from inventory.errors import ConfigurationError, DependencyUnavailableError
 
 _SECRET_MAX_AGE_SECONDS = 300
 
@@ -17,8 +17,14 @@ _SECRET_MAX_AGE_SECONDS = 300
 def _secret_string(arn: str) -> str:
     # Imported here: boto3 costs cold-start time and only deployments with secrets need it.
     from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-    value = parameters.get_secret(arn, max_age=_SECRET_MAX_AGE_SECONDS)
+    try:
+        value = parameters.get_secret(arn, max_age=_SECRET_MAX_AGE_SECONDS)
+    except GetParameterError as error:
+        # Unreachable endpoint, throttling or a missing permission: a dependency fault (503),
+        # reported without the ARN or the provider's message.
+        raise DependencyUnavailableError("Secrets Manager did not return a secret.") from error
     return value if isinstance(value, str) else value.decode()
 
 
@@ -33,17 +39,23 @@ def database_url() -> str:
     if settings.database_secret_arn:
         raw = _secret_string(settings.database_secret_arn)
         if raw.lstrip().startswith("{"):
-            fields = json.loads(raw)
             from psycopg.conninfo import make_conninfo
 
-            return make_conninfo(
-                host=fields["host"],
-                port=str(fields.get("port", 5432)),
-                user=fields["username"],
-                password=fields["password"],
-                dbname=fields.get("dbname", "postgres"),
-                sslmode=fields.get("sslmode", "require"),
-            )
+            try:
+                fields = json.loads(raw)
+                return make_conninfo(
+                    host=fields["host"],
+                    port=str(fields.get("port", 5432)),
+                    user=fields["username"],
+                    password=fields["password"],
+                    dbname=fields.get("dbname", "postgres"),
+                    sslmode=fields.get("sslmode", "require"),
+                )
+            except (ValueError, KeyError, TypeError) as error:
+                raise ConfigurationError(
+                    "The database secret is neither a URL nor RDS JSON with host, username"
+                    " and password."
+                ) from error
         return raw
     raise ConfigurationError("DATABASE_URL or DATABASE_SECRET_ARN must be set.")
 
