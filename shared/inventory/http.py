@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import binascii
 import inspect
+import json
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
@@ -72,6 +74,9 @@ def _describe_validation(error: RequestValidationError) -> tuple[HTTPStatus, str
         ):
             malformed = True
         message = item.get("msg", "is invalid")
+        if location == ["body"] and item.get("type") == "missing":
+            malformed = True  # no body at all: nothing to validate
+            message = "The request needs a JSON body."
         problems.append(f"{field}: {message}" if where != "body" or field != "body" else message)
     text = "; ".join(problems) or "The request is invalid."
     if malformed:
@@ -165,6 +170,26 @@ class _DocumentedResolver(APIGatewayHttpResolver):
         return super().route(*bound.args[1:], **bound.kwargs)
 
 
+def _require_json_object_body(
+    app: APIGatewayHttpResolver, next_middleware: NextMiddleware
+) -> Response[Any]:
+    """Every body this API accepts is a JSON object.
+
+    Powertools unwraps a one-element list into its element when it validates a body (a rule
+    meant for form fields), so `[null]` or `[{...}]` could pass as a valid object. This runs
+    after request validation, so it only has to catch what validation let through.
+    """
+    event = app.current_event
+    if event.http_method in ("POST", "PUT", "PATCH") and event.body:
+        try:
+            parsed = json.loads(event.decoded_body or "")
+        except ValueError:
+            return next_middleware(app)  # request validation answers it with a 400
+        if not isinstance(parsed, dict):
+            raise InvalidRequestError("The request body must be a JSON object.")
+    return next_middleware(app)
+
+
 def build_app(*, debug: bool | None = None) -> APIGatewayHttpResolver:
     """An HTTP API resolver with request/response validation and the shared error mapping.
 
@@ -179,4 +204,5 @@ def build_app(*, debug: bool | None = None) -> APIGatewayHttpResolver:
     )
     for exceptions, handler in _HANDLERS:
         app.exception_handler(exceptions)(handler)
+    app.use(middlewares=[_require_json_object_body])
     return app

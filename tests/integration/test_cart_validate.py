@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -132,6 +133,31 @@ def test_malformed_json_is_400(bar: Any, lambda_context: FakeLambdaContext) -> N
     body = response_json(response)
     assert body["success"] is False
     assert body["error"]["code"] == "bad_request"
+
+
+def test_missing_body_is_400(bar: Any, lambda_context: FakeLambdaContext) -> None:
+    event = load_event("cart_validate.json")
+    event.pop("body")
+    response = cart_validate.lambda_handler(event, lambda_context)
+    assert response["statusCode"] == 400
+    assert response_json(response)["error"]["message"] == "The request needs a JSON body."
+
+
+@pytest.mark.parametrize("body", ["[null]", "[]", "42", '"items"', '[{"items": []}]'])
+def test_body_that_is_not_a_json_object_is_rejected(
+    bar: Any, lambda_context: FakeLambdaContext, body: str
+) -> None:
+    response = validate(lambda_context, body)
+    assert response["statusCode"] in (400, 422)
+    assert response_json(response)["success"] is False
+
+
+def test_valid_cart_wrapped_in_a_list_is_422(bar: Any, lambda_context: FakeLambdaContext) -> None:
+    # Powertools unwraps one-element lists while validating; the API still wants an object.
+    body = json.dumps([lines(("package_id", MOJITO, 1))])
+    response = validate(lambda_context, body)
+    assert response["statusCode"] == 422
+    assert response_json(response)["error"]["message"] == "The request body must be a JSON object."
 
 
 def test_non_utf8_base64_body_is_400(bar: Any, lambda_context: FakeLambdaContext) -> None:

@@ -301,6 +301,9 @@ def test_bottlenecks_with_check_all_run_everything(
         ({"package_id": 42}, 422),
         ({"chek_all": True}, 422),
         ([], 422),
+        ([None], 422),
+        ([{"check_all": True}], 422),
+        ("7", 422),
     ],
 )
 def test_post_check_rejects_malformed_or_invalid_bodies(

@@ -273,7 +273,8 @@ def stockout_drafts(
         daily = Fraction(figures.usage) / lookback
         # Whole seconds are plenty for a date; the decision above stays exact.
         when = now + timedelta(seconds=int(days * _SECONDS_PER_DAY))
-        shown_days = _number(days, 1)
+        shown = _number(days, 1)
+        shown_days = f"{shown} day" if shown == 1 else f"{shown} days"
         unit = figures.unit
         drafts.append(
             NotificationDraft(
@@ -281,9 +282,9 @@ def stockout_drafts(
                 priority=Priority.HIGH,
                 reference_type=ReferenceType.PRODUCT,
                 reference_id=figures.product_id,
-                title=f"{figures.product_name} runs out in about {shown_days} days",
+                title=f"{figures.product_name} runs out in about {shown_days}",
                 message=(
-                    f"{figures.product_name} will run out in about {shown_days} days "
+                    f"{figures.product_name} will run out in about {shown_days} "
                     f"(around {when.date().isoformat()}): "
                     f"{_amount(figures.current_stock, unit)} in stock, "
                     f"{_amount(_decimal(daily, 2), unit)} used per day over the last "
