@@ -110,3 +110,22 @@ def cooldown_table(moto_endpoint: str, service_env: pytest.MonkeyPatch) -> Itera
     yield name
     get_cooldown_store.cache_clear()
     client.delete_table(TableName=name)
+
+
+@pytest.fixture
+def local_api(
+    db: psycopg.Connection[Any], database_url: str, moto_endpoint: str, cooldown_table: str
+) -> Iterator[Any]:
+    """`make run`'s HTTP server in-process on a free port, serving the demo bar."""
+    from devtools.demo_data import load_demo
+    from tests.support.local_api import CRON_TOKEN, running_local_api
+
+    load_demo(db)
+    connections = {
+        "DATABASE_URL": database_url,
+        "AWS_ENDPOINT_URL_DYNAMODB": moto_endpoint,
+        "COOLDOWN_TABLE_NAME": cooldown_table,
+        "CRON_SECRET": CRON_TOKEN,
+    }
+    with running_local_api(connections) as server:
+        yield server

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -32,10 +30,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from devtools.demo_data import load_demo
 from devtools.local_api import LocalApiServer
 from devtools.openapi import OPENAPI_PATH
-from tests.support.local_api import CRON_TOKEN, running_local_api
 
 MIN_REQUESTS = 1000
 EXAMPLES_PER_OPERATION_AND_MODE = 110
@@ -72,24 +68,6 @@ class FuzzLog:
             f"{operation} [{mode}] {title} x{count}\n    {curl}"
             for (operation, mode, title), (count, curl) in sorted(self.failures.items())
         )
-
-
-@pytest.fixture
-def local_api(
-    db: psycopg.Connection[Any], database_url: str, moto_endpoint: str, cooldown_table: str
-) -> Iterator[LocalApiServer]:
-    load_demo(db)
-    connections = {
-        "DATABASE_URL": database_url,
-        "AWS_ENDPOINT_URL_DYNAMODB": moto_endpoint,
-        "COOLDOWN_TABLE_NAME": cooldown_table,
-        "CRON_SECRET": CRON_TOKEN,
-        # A fuzzed request may run the monitor; its notifications should not make every
-        # later request wait on the cooldown table.
-        "NOTIFICATION_COOLDOWN_HOURS": "24",
-    }
-    with running_local_api(connections) as server:
-        yield server
 
 
 def _fuzz(operation: Any, mode: GenerationMode, base_url: str, log: FuzzLog) -> None:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from inventory.data.availability_sql import ACTIVE_PACKAGES, fetch_availability, package_by_id
 from inventory.rules.availability import PackageSpec
 from tests.support.catalog import insert_catalog
-from tests.support.oracle import expected_availability
+from tests.support.oracle import assert_matches, expected_availability
 from tests.support.strategies import catalogs, thresholds
 
 
@@ -35,14 +35,7 @@ def test_sql_path_matches_the_oracle(
                 if s.is_active
             ]
             for actual in active:
-                expected = expected_availability(by_id[actual.package_id], threshold)
-                assert actual.max_sellable == expected.max_sellable
-                assert actual.status == expected.status
-                assert actual.baseline == expected.baseline
-                assert actual.limiting_product_ids == expected.limiting_ids
-                assert (actual.bottleneck.product_id if actual.bottleneck else None) == (
-                    expected.bottleneck_id
-                )
+                assert_matches(actual, expected_availability(by_id[actual.package_id], threshold))
             for spec in catalog:
                 if not spec.is_active:
                     (single,) = fetch_availability(db, package_by_id(spec.package_id), threshold)

@@ -6,33 +6,16 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 
 from devtools.demo_data import load_demo, package_id, product_id
 from devtools.local_api import LocalApiServer
-from tests.support.local_api import CRON_TOKEN, request, running_local_api
+from tests.support.local_api import CRON_TOKEN, request
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def local_api(
-    db: psycopg.Connection[Any], database_url: str, moto_endpoint: str, cooldown_table: str
-) -> Iterator[LocalApiServer]:
-    load_demo(db)
-    connections = {
-        "DATABASE_URL": database_url,
-        "AWS_ENDPOINT_URL_DYNAMODB": moto_endpoint,
-        "COOLDOWN_TABLE_NAME": cooldown_table,
-        "CRON_SECRET": CRON_TOKEN,
-    }
-    with running_local_api(connections) as server:
-        yield server
 
 
 def test_availability_route_answers_through_the_real_handler(local_api: LocalApiServer) -> None:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from fractions import Fraction
 from uuid import UUID
 
-from inventory.rules.availability import PackageSpec
+from inventory.rules.availability import PackageAvailability, PackageSpec
 
 
 @dataclass(frozen=True)
@@ -51,3 +51,11 @@ def expected_availability(spec: PackageSpec, threshold: Decimal) -> Expected:
         status = "available"
     ids = tuple(r[3].product_id for r in tied)
     return Expected(max_sellable, status, baseline, ids[0], ids)
+
+
+def assert_matches(actual: PackageAvailability, expected: Expected) -> None:
+    assert actual.max_sellable == expected.max_sellable
+    assert actual.status == expected.status
+    assert actual.baseline == expected.baseline
+    assert actual.limiting_product_ids == expected.limiting_ids
+    assert (actual.bottleneck.product_id if actual.bottleneck else None) == expected.bottleneck_id
