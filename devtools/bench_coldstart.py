@@ -4,7 +4,8 @@ Started with `python -I` like devtools/lambda_bootstrap.py (only the function's 
 its layers and the installed packages are importable, as in /var/task + /opt/python) and
 standard library only. Reads the same request JSON on stdin; the function's own output goes to
 stderr and one JSON line of figures to stdout: import_ms, invoke_ms, outcome, peak_rss_mb
-(the process's high-water mark, imports included, as Lambda's "Max Memory Used" counts it).
+(the process's own high-water mark, VmHWM, imports included, as Lambda's "Max Memory Used"
+counts it).
 """
 
 from __future__ import annotations
@@ -42,6 +43,16 @@ def _outcome(result: Any) -> str:
 
 
 def _peak_rss_mb() -> float:
+    # Linux keeps ru_maxrss across execve, and subprocess starts this child with vfork: it
+    # would report the parent's (the bench's) high-water mark. VmHWM belongs to this
+    # process's own address space, the one Lambda would measure.
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     # ru_maxrss is in kilobytes on Linux (bytes on macOS).
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)

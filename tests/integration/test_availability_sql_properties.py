@@ -1,4 +1,4 @@
-"""The SQL availability path agrees with the oracle (and so with the pure path)."""
+"""The SQL availability paths agree with the oracle (and so with the pure path)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from typing import Any
 import psycopg
 from hypothesis import given, settings
 
-from inventory.data.availability_sql import ACTIVE_PACKAGES, fetch_availability, package_by_id
+from inventory.data.availability_sql import (
+    ACTIVE_PACKAGES,
+    fetch_availability,
+    fetch_problem_packages,
+    package_by_id,
+)
 from inventory.rules.availability import PackageSpec
 from tests.support.catalog import insert_catalog
 from tests.support.oracle import assert_matches, expected_availability
@@ -43,6 +48,44 @@ def test_sql_path_matches_the_oracle(
                     assert (
                         single.max_sellable == expected_availability(spec, threshold).max_sellable
                     )
+            raise _RollbackError
+    except _RollbackError:
+        pass
+
+
+@settings(max_examples=1000)
+@given(catalog=catalogs(), threshold=thresholds)
+def test_monitor_query_returns_exactly_the_unavailable_and_low_packages_of_the_oracle(
+    db: psycopg.Connection[Any], catalog: list[PackageSpec], threshold: Decimal
+) -> None:
+    try:
+        with db.transaction():
+            insert_catalog(db, catalog)
+            problems = fetch_problem_packages(db, threshold)
+            expected = {
+                spec.package_id: expected_availability(spec, threshold)
+                for spec in catalog
+                if spec.is_active
+            }
+            assert problems.packages_checked == sum(
+                1 for e in expected.values() if e.status != "no_components"
+            )
+            wanted = [
+                s.package_id
+                for s in sorted(catalog, key=lambda s: (s.package_name, str(s.package_id)))
+                if s.package_id in expected
+                and expected[s.package_id].status in ("unavailable", "low_stock")
+            ]
+            assert [p.package_id for p in problems.packages] == wanted
+            full = {a.package_id: a for a in fetch_availability(db, ACTIVE_PACKAGES, threshold)}
+            for actual in problems.packages:
+                oracle = expected[actual.package_id]
+                assert actual.status == oracle.status
+                assert actual.max_sellable == oracle.max_sellable
+                assert actual.baseline == oracle.baseline
+                assert actual.limiting_product_ids == oracle.limiting_ids
+                # Field for field what the endpoints' path gives (names, stock, quantity).
+                assert actual == full[actual.package_id]
             raise _RollbackError
     except _RollbackError:
         pass

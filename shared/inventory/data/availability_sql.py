@@ -7,10 +7,16 @@ Ratios are divided at scale 40 (`numeric(1000, 40)` dividend): PostgreSQL rounds
 division to the dividend's scale, and at 40 decimals two distinct stock/quantity ratios of
 values with up to 12 decimals never collide, while equal ratios (0.3/0.1 and 3/1) are
 identical. The property tests compare this path against an exact-fraction oracle.
+
+The monitor needs less: only the packages that can raise an alert (unavailable or low) and
+how many were checked. `fetch_problem_packages` decides the status in SQL and details only
+those packages, so a catalogue of mostly healthy packages costs one hash aggregate and a few
+thousand rows instead of sorted arrays and Python objects for every package.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, LiteralString
@@ -22,6 +28,7 @@ from psycopg import sql
 from inventory.rules.availability import (
     Bottleneck,
     PackageAvailability,
+    Status,
     classify,
     floor_non_negative,
 )
@@ -58,16 +65,15 @@ WITH components AS (
     FROM components
     GROUP BY package_id
 )
-SELECT pk.id AS package_id,
-       pk.name AS package_name,
+SELECT pk.id,
+       pk.name,
        pk.is_active,
        pk.normal_max_sellable,
-       coalesce(pp.component_count, 0) AS component_count,
-       floor(pp.ratios[1]) AS min_ratio_floor,
+       coalesce(pp.component_count, 0),
+       floor(pp.ratios[1]),
        pp.par_baseline,
        -- The ties of the minimum ratio: array_positions counts them with numeric equality.
-       coalesce(pp.ids[1:cardinality(array_positions(pp.ratios, pp.ratios[1]))], '{{}}')
-           AS limiting_ids,
+       coalesce(pp.ids[1:cardinality(array_positions(pp.ratios, pp.ratios[1]))], '{{}}'),
        pp.bottleneck_name,
        pp.bottleneck_stock,
        pp.bottleneck_quantity
@@ -102,32 +108,44 @@ def packages_using_product(product_id: UUID) -> PackageFilter:
     )
 
 
-def _to_availability(row: dict[str, Any], threshold: Decimal) -> PackageAvailability:
-    has_components = row["component_count"] > 0
-    max_sellable = floor_non_negative(row["min_ratio_floor"]) if has_components else None
-    par = row["par_baseline"]
-    baseline = row["normal_max_sellable"]
+def _to_availability(row: Sequence[Any], threshold: Decimal) -> PackageAvailability:
+    (
+        package_id,
+        package_name,
+        is_active,
+        normal_max_sellable,
+        component_count,
+        min_ratio_floor,
+        par,
+        limiting_ids,
+        bottleneck_name,
+        bottleneck_stock,
+        bottleneck_quantity,
+    ) = row
+    has_components = component_count > 0
+    max_sellable = floor_non_negative(min_ratio_floor) if has_components else None
+    baseline = normal_max_sellable
     if baseline is None and par is not None:
         baseline = int(par)
-    limiting: list[UUID] = list(row["limiting_ids"])
+    limiting: list[UUID] = list(limiting_ids)
     return PackageAvailability(
-        package_id=row["package_id"],
-        package_name=row["package_name"],
+        package_id=package_id,
+        package_name=package_name,
         max_sellable=max_sellable,
         status=classify(
             max_sellable,
             baseline,
             threshold,
             has_components=has_components,
-            is_active=row["is_active"],
+            is_active=is_active,
         ),
         baseline=baseline,
         bottleneck=(
             Bottleneck(
                 product_id=limiting[0],
-                product_name=row["bottleneck_name"],
-                current_stock=row["bottleneck_stock"],
-                quantity_per_package=row["bottleneck_quantity"],
+                product_name=bottleneck_name,
+                current_stock=bottleneck_stock,
+                quantity_per_package=bottleneck_quantity,
             )
             if limiting
             else None
@@ -143,6 +161,100 @@ def fetch_availability(
 ) -> list[PackageAvailability]:
     """Availability of every package the filter selects, in one round trip, by (name, id)."""
     query = sql.SQL(_AVAILABILITY_SQL).format(package_filter=package_filter.clause)
-    with connection.cursor(row_factory=psycopg.rows.dict_row) as cursor:
+    # Tuples: a dict per row costs more than the conversion itself on large catalogues.
+    with connection.cursor(row_factory=psycopg.rows.tuple_row) as cursor:
         cursor.execute(query, package_filter.params)
         return [_to_availability(row, threshold) for row in cursor.fetchall()]
+
+
+# --- the monitor's view: problem packages only ----------------------------------------------
+
+_PROBLEMS_SQL: LiteralString = """
+WITH per_package AS (
+    -- div() is the exact truncated quotient; truncation equals floor once greatest() has
+    -- clamped negatives to 0 (and par levels and quantities are positive), and the minimum of
+    -- the floors is the floor of the minimum. No scale-40 division, no sort: a hash aggregate.
+    SELECT pi.package_id,
+           greatest(0, min(div(CASE WHEN p.is_active THEN p.current_stock ELSE 0 END,
+                               pi.quantity))) AS max_sellable,
+           min(div(p.par_level, pi.quantity)) AS par_baseline
+    FROM package_items pi
+    JOIN products p ON p.id = pi.product_id
+    GROUP BY pi.package_id
+), judged AS (
+    -- Active packages with components: the ones a run evaluates.
+    SELECT pk.id, pk.name, pp.max_sellable,
+           coalesce(pk.normal_max_sellable, pp.par_baseline) AS baseline
+    FROM packages pk
+    JOIN per_package pp ON pp.package_id = pk.id
+    WHERE pk.is_active
+), problems AS (
+    -- rules.availability.classify, exactly: numeric multiplication does not round.
+    SELECT id, name, max_sellable, baseline
+    FROM judged
+    WHERE max_sellable = 0 OR max_sellable < %(threshold)s * baseline
+), components AS (
+    SELECT pr.id AS package_id, p.id AS product_id, p.name AS product_name, p.current_stock,
+           pi.quantity,
+           (CASE WHEN p.is_active THEN p.current_stock ELSE 0 END)::numeric(1000, 40)
+               / pi.quantity AS ratio
+    FROM problems pr
+    JOIN package_items pi ON pi.package_id = pr.id
+    JOIN products p ON p.id = pi.product_id
+), limiting AS (
+    -- The components at the minimum ratio, by (name, id): the bottleneck comes first.
+    SELECT package_id,
+           array_agg(product_id ORDER BY product_name COLLATE "C", product_id) AS ids,
+           array_agg(product_name ORDER BY product_name COLLATE "C", product_id) AS names,
+           array_agg(current_stock ORDER BY product_name COLLATE "C", product_id) AS stocks,
+           array_agg(quantity ORDER BY product_name COLLATE "C", product_id) AS quantities
+    FROM (
+        SELECT c.*, min(c.ratio) OVER (PARTITION BY c.package_id) AS lowest FROM components c
+    ) AS ranked
+    WHERE ratio = lowest
+    GROUP BY package_id
+)
+-- The count rides on every row, and on a row of NULLs when nothing is wrong.
+SELECT checked.packages, pr.id, pr.name, pr.max_sellable, pr.baseline,
+       l.ids, l.names, l.stocks, l.quantities
+FROM (SELECT count(*) FROM judged) AS checked(packages)
+LEFT JOIN (problems pr JOIN limiting l ON l.package_id = pr.id) ON true
+ORDER BY pr.name COLLATE "C", pr.id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemPackages:
+    """The unavailable and low packages, by (name, id), and how many packages were checked
+    (active ones with components)."""
+
+    packages_checked: int
+    packages: list[PackageAvailability]
+
+
+def _to_problem(row: Sequence[Any]) -> PackageAvailability:
+    _, package_id, name, max_sellable, baseline, ids, names, stocks, quantities = row
+    sellable = int(max_sellable)
+    return PackageAvailability(
+        package_id=package_id,
+        package_name=name,
+        max_sellable=sellable,
+        status=Status.UNAVAILABLE if sellable == 0 else Status.LOW_STOCK,
+        baseline=None if baseline is None else int(baseline),
+        bottleneck=Bottleneck(ids[0], names[0], stocks[0], quantities[0]),
+        limiting_product_ids=tuple(ids),
+    )
+
+
+def fetch_problem_packages(
+    connection: psycopg.Connection[Any], threshold: Decimal
+) -> ProblemPackages:
+    """Every active package whose status is unavailable or low_stock, in one round trip."""
+    with connection.cursor(row_factory=psycopg.rows.tuple_row) as cursor:
+        cursor.execute(_PROBLEMS_SQL, {"threshold": threshold})
+        rows = cursor.fetchall()
+    checked = int(rows[0][0]) if rows else 0
+    return ProblemPackages(
+        packages_checked=checked,
+        packages=[_to_problem(row) for row in rows if row[1] is not None],
+    )

@@ -7,19 +7,28 @@ composition (the schema keeps no history of compositions).
 Besides the active products, inactive products that are still components of an active
 package are returned (flagged) so that notifications about the packages they block can name
 them; the stockout rule skips them.
+
+The monitor asks `fetch_stockout_candidates` instead: the same usage, but only the rows the
+rules can use (products that run out within the prediction window, and the products it names
+in package alerts) plus the count of active products, so a large catalogue costs a few
+hundred rows instead of every product.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, LiteralString
+from uuid import UUID
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import tuple_row
 
 from inventory.rules.notifications import ProductFigures
 
-_USAGE_SQL: LiteralString = """
+_USED: LiteralString = """
 WITH sold AS (
     -- One pass over the window's order items, summed per package and per product first:
     -- sum(sold x quantity) = sum(sold) x quantity, exactly in numeric, so each package's
@@ -37,6 +46,11 @@ WITH sold AS (
 ), used AS (
     SELECT product_id, sum(quantity) AS usage FROM per_product GROUP BY product_id
 )
+"""
+
+_USAGE_SQL: LiteralString = (
+    _USED
+    + """
 SELECT p.id, p.name, p.unit, p.current_stock, p.is_active, coalesce(u.usage, 0) AS usage
 FROM products p
 LEFT JOIN used u ON u.product_id = p.id
@@ -49,23 +63,82 @@ WHERE p.is_active
    )
 ORDER BY p.name COLLATE "C", p.id
 """
+)
+
+# Days until stockout = stock x lookback / usage < prediction days, multiplied out so that
+# numeric decides it exactly (usage > 0). rules.notifications re-checks every row it gets.
+_CANDIDATES_SQL: LiteralString = (
+    _USED
+    + """
+SELECT counted.active, f.id, f.name, f.unit, f.current_stock, f.is_active, f.usage
+FROM (SELECT count(*) FROM products WHERE is_active) AS counted(active)
+LEFT JOIN (
+    SELECT p.id, p.name, p.unit, p.current_stock, p.is_active, coalesce(u.usage, 0) AS usage
+    FROM products p
+    LEFT JOIN used u ON u.product_id = p.id
+    WHERE p.id = ANY(%(named)s)
+       OR (p.is_active AND p.current_stock > 0 AND u.usage > 0
+           AND p.current_stock * %(lookback_days)s < %(prediction_days)s * u.usage)
+) AS f ON true
+ORDER BY f.name COLLATE "C", f.id
+"""
+)
+
+
+def _window(now: datetime, lookback_days: int) -> dict[str, Any]:
+    return {"since": now - timedelta(days=lookback_days), "until": now}
+
+
+def _to_figures(row: Sequence[Any]) -> ProductFigures:
+    product_id, name, unit, current_stock, is_active, usage = row
+    return ProductFigures(
+        product_id=product_id,
+        product_name=name,
+        current_stock=current_stock,
+        usage=usage,
+        unit=unit,
+        is_active=is_active,
+    )
 
 
 def fetch_product_figures(
     connection: psycopg.Connection[Any], now: datetime, lookback_days: int
 ) -> list[ProductFigures]:
     """Every active product (and inactive component of an active package), by (name, id)."""
-    params = {"since": now - timedelta(days=lookback_days), "until": now}
-    with connection.cursor(row_factory=dict_row) as cursor:
-        cursor.execute(_USAGE_SQL, params)
-        return [
-            ProductFigures(
-                product_id=row["id"],
-                product_name=row["name"],
-                current_stock=row["current_stock"],
-                usage=row["usage"],
-                unit=row["unit"],
-                is_active=row["is_active"],
-            )
-            for row in cursor.fetchall()
-        ]
+    with connection.cursor(row_factory=tuple_row) as cursor:
+        cursor.execute(_USAGE_SQL, _window(now, lookback_days))
+        return [_to_figures(row) for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True, slots=True)
+class StockoutCandidates:
+    """Products that may run out within the prediction window, plus the named ones, by
+    (name, id); and how many active products were checked."""
+
+    products_checked: int
+    products: list[ProductFigures]
+
+
+def fetch_stockout_candidates(
+    connection: psycopg.Connection[Any],
+    now: datetime,
+    *,
+    lookback_days: int,
+    prediction_days: Decimal,
+    named: Collection[UUID] = (),
+) -> StockoutCandidates:
+    """Active products whose stock lasts under `prediction_days` at their recent usage, and
+    the `named` products whatever their figures (the ones package alerts mention)."""
+    params = {
+        **_window(now, lookback_days),
+        "lookback_days": lookback_days,
+        "prediction_days": prediction_days,
+        "named": list(named),
+    }
+    with connection.cursor(row_factory=tuple_row) as cursor:
+        cursor.execute(_CANDIDATES_SQL, params)
+        rows = cursor.fetchall()
+    return StockoutCandidates(
+        products_checked=int(rows[0][0]) if rows else 0,
+        products=[_to_figures(row[1:]) for row in rows if row[1] is not None],
+    )
