@@ -14,17 +14,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 
 from inventory.config import Settings, get_settings
-from inventory.data.availability_sql import fetch_problem_packages
+from inventory.data.availability_sql import ProblemPackages, fetch_problem_packages
 from inventory.data.cooldowns import Claim, ClaimOutcome, CooldownStore, get_cooldown_store
 from inventory.data.db import database
 from inventory.data.notifications import insert_notifications
-from inventory.data.usage import fetch_stockout_candidates
+from inventory.data.usage import StockoutCandidates, fetch_stockout_candidates
 from inventory.errors import InventoryError
 from inventory.models.notifications import MonitorResult, MonitorSummary
 from inventory.observability import logger, metrics
@@ -162,29 +163,48 @@ def iso_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _evaluate(now: datetime) -> Evaluation:
-    """The rules over what can raise an alert; the counts come from SQL.
+@dataclass(frozen=True, slots=True)
+class AlertableSnapshot:
+    """What can raise an alert: unavailable/low packages, and the products that may run out
+    or that those packages name; with the counts of everything checked."""
+
+    problems: ProblemPackages
+    candidates: StockoutCandidates
+
+
+def load_alertable(
+    connection: psycopg.Connection[Any], settings: Settings, now: datetime
+) -> AlertableSnapshot:
+    """Two statements, whatever the catalogue size.
 
     Healthy packages and products that last long enough never produce a draft, so SQL leaves
     them out (make bench: 100k packages). The rules still decide every draft, from the same
     figures the full snapshot would give them for the rows they see.
     """
+    problems = fetch_problem_packages(connection, settings.package_low_stock_threshold)
+    named = {p for item in problems.packages for p in item.limiting_product_ids}
+    candidates = fetch_stockout_candidates(
+        connection,
+        now,
+        lookback_days=settings.stockout_lookback_days,
+        prediction_days=settings.stockout_prediction_days,
+        named=named,
+    )
+    return AlertableSnapshot(problems, candidates)
+
+
+def _evaluate(now: datetime) -> Evaluation:
+    """The rules over what can raise an alert; the counts come from SQL."""
     settings = get_settings()
     with database() as connection:
-        problems = fetch_problem_packages(connection, settings.package_low_stock_threshold)
-        named = {p for item in problems.packages for p in item.limiting_product_ids}
-        candidates = fetch_stockout_candidates(
-            connection,
-            now,
-            lookback_days=settings.stockout_lookback_days,
-            prediction_days=settings.stockout_prediction_days,
-            named=named,
-        )
-    evaluation = evaluate(problems.packages, candidates.products, rule_settings(settings), now)
+        snapshot = load_alertable(connection, settings, now)
+    evaluation = evaluate(
+        snapshot.problems.packages, snapshot.candidates.products, rule_settings(settings), now
+    )
     return replace(
         evaluation,
-        packages_checked=problems.packages_checked,
-        products_checked=candidates.products_checked,
+        packages_checked=snapshot.problems.packages_checked,
+        products_checked=snapshot.candidates.products_checked,
     )
 
 

@@ -7,13 +7,14 @@ one cooldown: a package checked by hand is not notified again by the next run.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from uuid import UUID
 
 from inventory.config import get_settings
-from inventory.data.availability_sql import ACTIVE_PACKAGES, fetch_availability, package_by_id
+from inventory.data.availability_sql import fetch_availability, package_by_id
 from inventory.data.cooldowns import CooldownStore, get_cooldown_store
 from inventory.data.db import database
-from inventory.data.usage import fetch_product_figures
+from inventory.data.usage import fetch_stockout_candidates
 from inventory.errors import DependencyUnavailableError, NotFoundError
 from inventory.models.notifications import (
     BottleneckCheck,
@@ -30,6 +31,7 @@ from inventory.services.monitor import (
     Delivery,
     DraftOutcome,
     deliver,
+    load_alertable,
     rule_settings,
     run_monitor,
 )
@@ -79,9 +81,16 @@ def check_package(
         )
         if not rows:
             raise NotFoundError(f"Package {package_id} does not exist.")
-        products = fetch_product_figures(connection, now, settings.stockout_lookback_days)
+        # Only the figures of the products this package's notification may name.
+        named = fetch_stockout_candidates(
+            connection,
+            now,
+            lookback_days=settings.stockout_lookback_days,
+            prediction_days=Decimal(0),
+            named=rows[0].limiting_product_ids,
+        )
     item = rows[0]
-    by_id = {p.product_id: p for p in products}
+    by_id = {p.product_id: p for p in named.products}
     drafts = package_drafts([item], by_id, rule_settings(settings))
     if not drafts:
         reason = _QUIET_REASONS.get(item.status, "{name} needs no notification.")
@@ -104,12 +113,9 @@ def check_bottlenecks(
     now = now or datetime.now(UTC)
     settings = get_settings()
     with database() as connection:
-        snapshot = fetch_availability(
-            connection, ACTIVE_PACKAGES, settings.package_low_stock_threshold
-        )
-        products = fetch_product_figures(connection, now, settings.stockout_lookback_days)
-    by_id = {p.product_id: p for p in products}
-    drafts = bottleneck_drafts(snapshot, by_id, rule_settings(settings))
+        snapshot = load_alertable(connection, settings, now)
+    by_id = {p.product_id: p for p in snapshot.candidates.products}
+    drafts = bottleneck_drafts(snapshot.problems.packages, by_id, rule_settings(settings))
     outcomes = deliver(drafts, _store(store), now) if drafts else []
     return [_result(o, settings.notification_cooldown_hours) for o in outcomes]
 
