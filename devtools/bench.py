@@ -51,7 +51,7 @@ from devtools.template import ROOT, FunctionSpec, Template, load_template
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 DEFAULT_OUTPUT = ROOT / ".bench" / "results.json"
 EVENTS_DIR = ROOT / "events"
-COLDSTART_CHILD = Path(__file__).resolve().parent / "bench_coldstart.py"
+COLDSTART_CHILD = Path(__file__).resolve().parent / "lambda_probe.py"
 AVAILABILITY_FUNCTION_DIR = "packages_availability"
 
 # The floor: every active package's max sellable in one GROUP BY, nothing else.
@@ -459,6 +459,17 @@ def _coldstart_order(spec: FunctionSpec) -> tuple[bool, bool, str]:
     return (not spec.schedules, deletes, spec.logical_id)
 
 
+def _outcome(invocation: dict[str, Any]) -> str:
+    if "error" in invocation:
+        return f"raised {invocation['error'].split(':')[0]}"
+    result = invocation["response"]
+    if isinstance(result, dict) and "statusCode" in result:
+        return f"HTTP {result['statusCode']}"
+    if isinstance(result, dict) and "success" in result:
+        return "success" if result["success"] else "failure"
+    return type(result).__name__
+
+
 def measure_cold_starts(template: Template, services: BenchServices) -> dict[str, Any]:
     """Every function: import and first invocation in a fresh `python -I` process."""
     from devtools.lambda_runtime import runtime_variables
@@ -466,13 +477,13 @@ def measure_cold_starts(template: Template, services: BenchServices) -> dict[str
     figures: dict[str, Any] = {}
     for spec in sorted(template.functions.values(), key=_coldstart_order):
         request = {
-            "code_dir": str(spec.code_dir),
-            "layer_dirs": [str(folder) for folder in spec.layer_dirs],
+            "sys_path": [str(spec.code_dir), *(str(folder) for folder in spec.layer_dirs)],
             "handler": f"{spec.handler_module}.{spec.handler_function}",
-            "event": event_for(spec),
+            "events": [event_for(spec)],
             "function_name": spec.logical_id,
             "memory_mb": spec.memory_mb,
             "timeout_seconds": spec.timeout_seconds,
+            "watch_modules": [],
         }
         environment = {**os.environ, **services.environment, **runtime_variables(spec)}
         completed = subprocess.run(
@@ -489,7 +500,15 @@ def measure_cold_starts(template: Template, services: BenchServices) -> dict[str
             tail = completed.stderr.strip().splitlines()[-1:] or ["no output"]
             figures[spec.logical_id] = {"error": tail[0][:200]}
             continue
-        figures[spec.logical_id] = {**json.loads(lines[-1]), "scheduled": bool(spec.schedules)}
+        probe = json.loads(lines[-1])
+        [first] = probe["invocations"]
+        figures[spec.logical_id] = {
+            "import_ms": probe["import_ms"],
+            "invoke_ms": first["ms"],
+            "outcome": _outcome(first),
+            "peak_rss_mb": probe["peak_rss_mb"],
+            "scheduled": bool(spec.schedules),
+        }
     return figures
 
 

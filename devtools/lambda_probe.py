@@ -10,13 +10,14 @@ Reads on stdin: {"sys_path", "handler", "events", "function_name", "memory_mb",
 invokes it with each event in turn, as one container would. The function's own stdout (logs,
 EMF) goes to stderr; stdout carries one JSON line:
 {"import_ms", "invocations": [{"ms", "response"} | {"ms", "error"}], "loaded": {module: bool},
-"origins": {top-level package: file}}.
+"origins": {top-level package: file}, "peak_rss_mb"}.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import resource
 import sys
 import time
 import traceback
@@ -25,7 +26,11 @@ from typing import Any
 
 
 class Context:
-    """The attributes of Lambda's context object that Powertools reads."""
+    """The attributes of Lambda's context object that Powertools reads.
+
+    (Also in lambda_bootstrap.py: each child script is standalone on purpose, so that nothing
+    of the repository is importable next to the function under test.)
+    """
 
     def __init__(self, name: str, memory_mb: int, timeout_seconds: int) -> None:
         self.function_name = name
@@ -34,7 +39,7 @@ class Context:
         self.aws_request_id = str(uuid.uuid4())
         self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
         self.log_group_name = f"/aws/lambda/{name}"
-        self.log_stream_name = f"built/[$LATEST]{self.aws_request_id[:8]}"
+        self.log_stream_name = f"probe/[$LATEST]{self.aws_request_id[:8]}"
         self._deadline = time.monotonic() + timeout_seconds
 
     def get_remaining_time_in_millis(self) -> int:
@@ -43,6 +48,23 @@ class Context:
 
 def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
+
+
+def _peak_rss_mb() -> float:
+    """This process's own memory high-water mark, as Lambda's "Max Memory Used" counts it.
+
+    Linux keeps ru_maxrss across execve and subprocess starts children with vfork, so
+    ru_maxrss would report the parent's peak; VmHWM belongs to this address space alone.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
 def _origins() -> dict[str, str]:
@@ -94,6 +116,7 @@ def main() -> int:
         "invocations": invocations,
         "loaded": {name: name in sys.modules for name in request["watch_modules"]},
         "origins": _origins(),
+        "peak_rss_mb": _peak_rss_mb(),
     }
     answer_stream.write(json.dumps(result, default=str) + "\n")
     return 0
