@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,6 +42,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     server = config.stash.get(_server_key, None)
     if server is not None:
         server.stop()
+        # The throwaway cluster (tens of MB per run) goes with the run.
+        shutil.rmtree(server.data_dir.parent, ignore_errors=True)
 
 
 _server_key = pytest.StashKey[Any]()
