@@ -11,12 +11,11 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory import cron_auth
-from inventory.errors import DependencyUnavailableError
 from inventory.http import ERROR_RESPONSES, build_app
 from inventory.models.envelope import Envelope, ErrorEnvelope, ok
 from inventory.models.notifications import MonitorResult
 from inventory.observability import logger, metrics
-from inventory.services.monitor import run_monitor
+from inventory.services.monitor import run_monitor, run_monitor_for_http
 
 # debug=False: POWERTOOLS_DEV would otherwise print whole events, query token included.
 app = build_app(debug=False)
@@ -47,10 +46,7 @@ def run_from_cron() -> Envelope[MonitorResult]:
     # at DEBUG, and the token must never reach a log line.
     event = app.current_event
     cron_auth.authorize(event.headers.get("authorization"), event.get_query_string_value("token"))
-    result = run_monitor()
-    if not result.success:
-        raise DependencyUnavailableError("; ".join(result.summary.errors))
-    return ok(result)
+    return ok(run_monitor_for_http())
 
 
 def _is_http_event(event: dict[str, Any]) -> bool:

@@ -27,10 +27,10 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 def token_matches(presented: str | None, secret: str) -> bool:
-    # Bytes: compare_digest refuses non-ASCII str, and a header may carry any text.
-    return bool(presented) and hmac.compare_digest(
-        (presented or "").encode("utf-8"), secret.encode("utf-8")
-    )
+    # Bytes: compare_digest refuses non-ASCII str, and a header may carry any text. Compared
+    # even when nothing was presented, so every request costs the same comparison.
+    same = hmac.compare_digest((presented or "").encode("utf-8"), secret.encode("utf-8"))
+    return same and bool(presented)
 
 
 def authorize(authorization: str | None, query_token: str | None) -> None:

@@ -221,3 +221,21 @@ def test_ratio_ties_are_decided_beyond_sixteen_digits(
     )
     data = _body(package_availability.lambda_handler(event, lambda_context))["data"]
     assert data["limiting_product_ids"] == [str(almost.product_id)]
+
+
+def test_malformed_database_url_is_a_configuration_error_that_never_logs_the_password(
+    service_env: pytest.MonkeyPatch,
+    lambda_context: FakeLambdaContext,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # psycopg quotes the malformed part of a URL in its error: here, the password.
+    service_env.setenv("DATABASE_URL", "postgresql://admin:se%zzcret@127.0.0.1:5432/db")
+    response = packages_availability.lambda_handler(
+        load_event("packages_availability.json"), lambda_context
+    )
+    assert response["statusCode"] == 500
+    assert _body(response)["error"]["code"] == "configuration_error"
+    captured = capsys.readouterr()
+    for text in (response["body"], captured.out, captured.err):
+        assert "se%zzcret" not in text
+        assert "zzcret" not in text

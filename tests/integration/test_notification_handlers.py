@@ -438,3 +438,36 @@ def test_scheduled_run_publishes_emf_metrics(
     assert published["BottlenecksDetected"] == [1]
     assert published["MonitorErrors"] == [0]
     assert "MonitorDuration" in published
+
+
+# --- configuration faults: a 500 without details over HTTP, success false when scheduled -----
+
+
+def test_misconfigured_full_check_is_a_500_without_the_details(
+    bar: psycopg.Connection[Any],
+    service_env: pytest.MonkeyPatch,
+    lambda_context: FakeLambdaContext,
+) -> None:
+    service_env.setenv("PACKAGE_LOW_STOCK_THRESHOLD", "5")
+    response = _check({}, lambda_context)
+    assert response["statusCode"] == 500
+    assert response_json(response)["error"] == {
+        "code": "configuration_error",
+        "message": "The service is misconfigured.",
+    }
+    assert "PACKAGE_LOW_STOCK_THRESHOLD" not in response["body"]
+
+
+def test_misconfigured_scheduled_run_reports_failure_without_the_details(
+    bar: psycopg.Connection[Any],
+    service_env: pytest.MonkeyPatch,
+    lambda_context: FakeLambdaContext,
+) -> None:
+    service_env.setenv("PACKAGE_LOW_STOCK_THRESHOLD", "5")
+    result = inventory_monitor.lambda_handler(
+        load_event("inventory_monitor_scheduled.json"), lambda_context
+    )
+    assert result["success"] is False
+    assert result["summary"]["errors"] == [
+        "evaluation failed: the service is misconfigured (details in the log)"
+    ]

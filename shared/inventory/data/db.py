@@ -13,7 +13,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from inventory.config import get_settings
-from inventory.errors import DependencyUnavailableError
+from inventory.errors import ConfigurationError, DependencyUnavailableError
 from inventory.secrets import database_url
 
 _lock = threading.Lock()
@@ -43,6 +43,10 @@ def get_connection() -> psycopg.Connection[dict[str, object]]:
                 _connection = _open()
             except psycopg.OperationalError as error:
                 raise DependencyUnavailableError("The database is unreachable.") from error
+            except psycopg.ProgrammingError:
+                # A malformed URL: psycopg quotes the offending part, which may be the
+                # password, so neither its message nor its traceback may reach a log.
+                raise ConfigurationError("The database connection string is invalid.") from None
         return _connection
 
 

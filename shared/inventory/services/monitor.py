@@ -26,7 +26,7 @@ from inventory.data.cooldowns import Claim, ClaimOutcome, CooldownStore, get_coo
 from inventory.data.db import database
 from inventory.data.notifications import insert_notifications
 from inventory.data.usage import StockoutCandidates, fetch_stockout_candidates
-from inventory.errors import InventoryError
+from inventory.errors import ConfigurationError, DependencyUnavailableError, InventoryError
 from inventory.models.notifications import MonitorResult, MonitorSummary
 from inventory.observability import logger, metrics
 from inventory.rules.notification_draft import NotificationDraft
@@ -217,14 +217,28 @@ def _errors_of(outcomes: Sequence[DraftOutcome]) -> list[str]:
 
 
 def run_monitor(
-    now: datetime | None = None, *, store: CooldownStore | None = None
+    now: datetime | None = None,
+    *,
+    store: CooldownStore | None = None,
+    raise_configuration_errors: bool = False,
 ) -> MonitorResult:
-    """One monitor run. Expected faults end up in `summary.errors`, never as an exception."""
+    """One monitor run. Expected faults end up in `summary.errors`, never as an exception.
+
+    A configuration error is reported without its details (they stay in the log); HTTP
+    callers ask for it to be raised so it becomes a 500, not a retryable 503.
+    """
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     try:
         evaluation = _evaluate(now)
     except (InventoryError, psycopg.Error) as error:
+        if isinstance(error, ConfigurationError):
+            logger.error("Monitor configuration error", extra={"reason": str(error)})
+            if raise_configuration_errors:
+                raise
+            reason = "the service is misconfigured (details in the log)"
+        else:
+            reason = describe_failure(error)
         result = MonitorResult(
             success=False,
             timestamp=iso_timestamp(now),
@@ -233,7 +247,7 @@ def run_monitor(
                 packages_checked=0,
                 notifications_sent=0,
                 bottlenecks_detected=0,
-                errors=[f"evaluation failed: {describe_failure(error)}"],
+                errors=[f"evaluation failed: {reason}"],
             ),
         )
         logger.error("Monitor run failed", extra={"errors": result.summary.errors})
@@ -263,13 +277,28 @@ def run_monitor(
     return result
 
 
+def run_monitor_for_http(
+    now: datetime | None = None, *, store: CooldownStore | None = None
+) -> MonitorResult:
+    """A run for an HTTP caller: a run that could not evaluate is a 503 with the reason."""
+    result = run_monitor(now, store=store, raise_configuration_errors=True)
+    if not result.success:
+        raise DependencyUnavailableError("; ".join(result.summary.errors))
+    return result
+
+
+def resolve_store(store: CooldownStore | None) -> CooldownStore:
+    """The given store, or the container's configured one."""
+    return store if store is not None else get_cooldown_store()
+
+
 def _deliver_with(
     store: CooldownStore | None, drafts: Sequence[NotificationDraft], now: datetime
 ) -> list[DraftOutcome]:
     if not drafts:
         return []
     try:
-        chosen = store if store is not None else get_cooldown_store()
+        chosen = resolve_store(store)
     except InventoryError as error:
         reason = f"cooldown store unavailable: {describe_failure(error)}"
         return [DraftOutcome(d, Delivery.FAILED, error=reason) for d in drafts]

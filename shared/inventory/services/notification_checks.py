@@ -11,11 +11,10 @@ from decimal import Decimal
 from uuid import UUID
 
 from inventory.config import get_settings
-from inventory.data.availability_sql import fetch_availability, package_by_id
-from inventory.data.cooldowns import CooldownStore, get_cooldown_store
+from inventory.data.cooldowns import CooldownStore
 from inventory.data.db import database
 from inventory.data.usage import fetch_stockout_candidates
-from inventory.errors import DependencyUnavailableError, NotFoundError
+from inventory.errors import DependencyUnavailableError
 from inventory.models.notifications import (
     BottleneckCheck,
     CheckResult,
@@ -27,13 +26,15 @@ from inventory.models.notifications import (
 from inventory.rules.availability import Status
 from inventory.rules.notification_draft import NotificationType
 from inventory.rules.notifications import bottleneck_drafts, package_drafts
+from inventory.services import availability
 from inventory.services.monitor import (
     Delivery,
     DraftOutcome,
     deliver,
     load_alertable,
+    resolve_store,
     rule_settings,
-    run_monitor,
+    run_monitor_for_http,
 )
 
 _QUIET_REASONS = {
@@ -41,10 +42,6 @@ _QUIET_REASONS = {
     Status.NO_COMPONENTS: "{name} has no components, so there is nothing to check.",
     Status.INACTIVE: "{name} is inactive.",
 }
-
-
-def _store(store: CooldownStore | None) -> CooldownStore:
-    return store if store is not None else get_cooldown_store()
 
 
 def _result(outcome: DraftOutcome, cooldown_hours: object) -> CheckResult:
@@ -76,21 +73,18 @@ def check_package(
     now = now or datetime.now(UTC)
     settings = get_settings()
     with database() as connection:
-        rows = fetch_availability(
-            connection, package_by_id(package_id), settings.package_low_stock_threshold
-        )
-        if not rows:
-            raise NotFoundError(f"Package {package_id} does not exist.")
-        # Only the figures of the products this package's notification may name.
-        named = fetch_stockout_candidates(
-            connection,
-            now,
-            lookback_days=settings.stockout_lookback_days,
-            prediction_days=Decimal(0),
-            named=rows[0].limiting_product_ids,
-        )
-    item = rows[0]
-    by_id = {p.product_id: p for p in named.products}
+        item = availability.one_package(connection, package_id)
+        by_id = {}
+        if item.status in (Status.UNAVAILABLE, Status.LOW_STOCK):
+            # Only the figures of the products this package's notification may name.
+            named = fetch_stockout_candidates(
+                connection,
+                now,
+                lookback_days=settings.stockout_lookback_days,
+                prediction_days=Decimal(0),
+                named=item.limiting_product_ids,
+            )
+            by_id = {p.product_id: p for p in named.products}
     drafts = package_drafts([item], by_id, rule_settings(settings))
     if not drafts:
         reason = _QUIET_REASONS.get(item.status, "{name} needs no notification.")
@@ -99,7 +93,7 @@ def check_package(
             reason=reason.format(name=item.package_name, sellable=item.max_sellable),
             reference_id=package_id,
         )
-    [outcome] = deliver(drafts, _store(store), now)
+    [outcome] = deliver(drafts, resolve_store(store), now)
     if outcome.delivery is Delivery.FAILED:
         # One package, one answer: a dependency that failed is a 503, not a quiet "no".
         raise DependencyUnavailableError(f"The notification could not be sent: {outcome.error}")
@@ -116,14 +110,12 @@ def check_bottlenecks(
         snapshot = load_alertable(connection, settings, now)
     by_id = {p.product_id: p for p in snapshot.candidates.products}
     drafts = bottleneck_drafts(snapshot.problems.packages, by_id, rule_settings(settings))
-    outcomes = deliver(drafts, _store(store), now) if drafts else []
+    outcomes = deliver(drafts, resolve_store(store), now) if drafts else []
     return [_result(o, settings.notification_cooldown_hours) for o in outcomes]
 
 
 def full_check(*, now: datetime | None = None, store: CooldownStore | None = None) -> FullCheck:
-    result = run_monitor(now, store=store)
-    if not result.success:
-        raise DependencyUnavailableError("; ".join(result.summary.errors))
+    result = run_monitor_for_http(now, store=store)
     return FullCheck(
         summary=result.summary, timestamp=result.timestamp, duration_ms=result.duration_ms
     )
@@ -144,7 +136,7 @@ def cooldown_stats(
     *, now: datetime | None = None, store: CooldownStore | None = None
 ) -> CooldownStats:
     """Live entries only; every notification type is listed, with 0 when it has none."""
-    counts = _store(store).stats(now or datetime.now(UTC))
+    counts = resolve_store(store).stats(now or datetime.now(UTC))
     by_type = {t.value: counts.get(t.value, 0) for t in NotificationType}
     by_type.update({k: v for k, v in counts.items() if k not in by_type})
     return CooldownStats(total_entries=sum(by_type.values()), by_type=by_type)
@@ -156,4 +148,4 @@ def clear_cooldowns(
     reference_id: UUID | None = None,
     store: CooldownStore | None = None,
 ) -> int:
-    return _store(store).clear(type=type.value if type else None, reference_id=reference_id)
+    return resolve_store(store).clear(type=type.value if type else None, reference_id=reference_id)
