@@ -13,10 +13,10 @@ from inventory.http_conditional import (
     IfNoneMatch,
     conditional_responses,
     enable_conditional_get,
-    etag_response,
+    etag_json_response,
 )
 from inventory.models.availability import AvailabilityItem
-from inventory.models.envelope import Envelope, ok
+from inventory.models.envelope import Envelope
 from inventory.observability import logger, metrics
 from inventory.services import availability_cache
 
@@ -33,10 +33,11 @@ OnePackage = Envelope[AvailabilityItem]
 def get_package_availability(
     packageId: UUID,  # noqa: N803 (URL name)
     if_none_match: IfNoneMatch = None,
-) -> Response[OnePackage]:
+) -> Response[str]:
     with database() as connection:
         answer = availability_cache.one_package(connection, packageId)
-    return etag_response(ok(answer.value), answer.etag, if_none_match)
+    # The envelope's schema is documented in `responses`; the body is the cached JSON.
+    return etag_json_response(answer.representation, answer.etag, if_none_match)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from http import HTTPStatus
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header
@@ -19,8 +19,6 @@ from aws_lambda_powertools.event_handler.openapi.types import (
 )
 
 from inventory.http import ERROR_RESPONSES
-
-T = TypeVar("T")
 
 # Clients may store the answer but must revalidate it (a cheap 304) before using it again.
 CACHE_CONTROL = "no-cache"
@@ -64,14 +62,18 @@ def if_none_match_matches(header: str | None, etag: str) -> bool:
     return any(tag == current for tag in _ENTITY_TAG.findall(value))
 
 
-def etag_response(body: T, etag: str, if_none_match: str | None) -> Response[T]:
-    """200 with the body and its ETag, or NotModified when the client already holds it."""
+def etag_json_response(data_json: bytes, etag: str, if_none_match: str | None) -> Response[str]:
+    """200 with the ETag, or NotModified when the client already holds this representation.
+
+    `data_json` is the answer already serialised (kept by the cache): the success envelope is
+    assembled around it, so a warm hit is not validated and serialised again.
+    """
     if if_none_match_matches(if_none_match, etag):
         raise NotModified(etag)
     return Response(
         status_code=HTTPStatus.OK.value,
         content_type=content_types.APPLICATION_JSON,
-        body=body,
+        body='{"success":true,"data":' + data_json.decode() + "}",
         headers={"ETag": etag, "Cache-Control": CACHE_CONTROL},
     )
 

@@ -41,9 +41,11 @@ _ITEM_LIST = TypeAdapter(list[AvailabilityItem])
 
 @dataclass(frozen=True, slots=True)
 class Cached(Generic[T]):
-    """An answer with its ETag, the catalogue version it was read at and when (clock units)."""
+    """An answer with its JSON representation and ETag, the catalogue version it was read at
+    and when (clock units). The representation is kept so a warm hit serialises nothing."""
 
     value: T
+    representation: bytes
     etag: str
     version: int
     loaded_at: float
@@ -92,7 +94,14 @@ class VersionedCache:
                 self._entries.move_to_end(key)
                 return cast(Cached[T], entry)
         value = load()
-        fresh = Cached(value=value, etag=etag_of(represent(value)), version=version, loaded_at=now)
+        representation = represent(value)
+        fresh = Cached(
+            value=value,
+            representation=representation,
+            etag=etag_of(representation),
+            version=version,
+            loaded_at=now,
+        )
         with self._lock:
             self._entries[key] = fresh
             self._entries.move_to_end(key)
