@@ -37,16 +37,22 @@ def one_package(connection: psycopg.Connection[Any], package_id: UUID) -> Packag
 
 
 def package_impact(connection: psycopg.Connection[Any], product_id: UUID) -> PackageImpact:
-    """The product and every package that uses it, with whether the product limits each."""
-    product = catalog.fetch_product(connection, product_id)
-    if product is None:
-        raise NotFoundError(f"Product {product_id} does not exist.")
-    quantities = catalog.fetch_quantities_of_product(connection, product_id)
-    packages = fetch_availability(
-        connection,
-        packages_using_product(product_id),
-        get_settings().package_low_stock_threshold,
-    )
+    """The product and every package that uses it, with whether the product limits each.
+
+    The three reads share one snapshot, so a composition edited meanwhile cannot make them
+    disagree.
+    """
+    with connection.transaction():
+        connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        product = catalog.fetch_product(connection, product_id)
+        if product is None:
+            raise NotFoundError(f"Product {product_id} does not exist.")
+        quantities = catalog.fetch_quantities_of_product(connection, product_id)
+        packages = fetch_availability(
+            connection,
+            packages_using_product(product_id),
+            get_settings().package_low_stock_threshold,
+        )
     return PackageImpact(
         product=ProductOut(**product),
         packages=[
@@ -60,7 +66,5 @@ def package_impact(connection: psycopg.Connection[Any], product_id: UUID) -> Pac
                 is_limiting=product_id in item.limiting_product_ids,
             )
             for item in packages
-            # A composition edited between the two reads is left out rather than guessed.
-            if item.package_id in quantities
         ],
     )
