@@ -14,6 +14,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import dict_row, tuple_row
 
+from inventory.models.numbers import json_number
 from inventory.rules.notification_draft import NotificationDraft
 
 # The ids are drawn in the `drafts` CTE, which is read twice and therefore materialised once:
@@ -58,7 +59,7 @@ class StoredNotification:
 def _json_value(value: Any) -> Any:
     """Figures the rules may leave as Python values, written as JSON a client can read."""
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return json_number(value)
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime | date):

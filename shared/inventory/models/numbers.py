@@ -13,10 +13,11 @@ from typing import Annotated
 from pydantic import PlainSerializer
 
 
-def _as_number(value: Decimal) -> int | float:
+def json_number(value: Decimal) -> int | float:
+    """The JSON number of a decimal: an integer when it is whole, else a float."""
     return int(value) if value == value.to_integral_value() else float(value)
 
 
 Quantity = Annotated[
-    Decimal, PlainSerializer(_as_number, return_type=int | float, when_used="json")
+    Decimal, PlainSerializer(json_number, return_type=int | float, when_used="json")
 ]

@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
+from inventory.models.numbers import json_number
 from inventory.rules.availability import PackageAvailability, Status
 from inventory.rules.notification_draft import (
     NotificationDraft,
@@ -72,7 +73,7 @@ def _number(value: Decimal | Fraction | int, places: int | None = None) -> int |
     )
     if places is not None:
         decimal = decimal.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
-    return int(decimal) if decimal == decimal.to_integral_value() else float(decimal)
+    return json_number(decimal)
 
 
 def _amount(value: Decimal, unit: str) -> str:
