@@ -133,6 +133,11 @@ def create_dynamodb_client() -> DynamoDBClient:
     return boto3.client("dynamodb", config=config)
 
 
+def _partition_key(type_value: str, reference_id: UUID) -> str:
+    """The table's key of one (type, reference): `<type>#<reference id>`."""
+    return f"{type_value}#{reference_id}"
+
+
 class DynamoCooldownStore:
     """Cooldown entries in DynamoDB, one item per (type, reference), expiring by TTL.
 
@@ -165,7 +170,7 @@ class DynamoCooldownStore:
 
     @staticmethod
     def partition_key(key: CooldownKey) -> str:
-        return f"{key.type.value}#{key.reference_id}"
+        return _partition_key(key.type.value, key.reference_id)
 
     # -- claims ------------------------------------------------------------------------------
 
@@ -382,7 +387,7 @@ class DynamoCooldownStore:
     def _delete_one(self, type: str, reference_id: UUID) -> int:
         answer = self._dynamodb().delete_item(
             TableName=self.table_name,
-            Key={PARTITION_KEY: {"S": f"{type}#{reference_id}"}},
+            Key={PARTITION_KEY: {"S": _partition_key(type, reference_id)}},
             ReturnValues="ALL_OLD",
         )
         return 1 if answer.get("Attributes") else 0
