@@ -34,54 +34,42 @@ def fetch_quantities_of_product(
 
 
 def fetch_package_specs(
-    connection: psycopg.Connection[Any], package_ids: list[UUID] | None = None
+    connection: psycopg.Connection[Any], package_ids: list[UUID]
 ) -> list[PackageSpec]:
-    """Packages with their components for the pure rules, in one statement.
-
-    `None` selects every active package; a list selects those ids whatever their activity.
-    """
-    where = "pk.is_active" if package_ids is None else "pk.id = ANY(%(ids)s)"
-    query = f"""
+    """The named packages (whatever their activity) with their components, in one statement."""
+    query = """
         SELECT pk.id, pk.name, pk.is_active, pk.normal_max_sellable,
                p.id AS product_id, p.name AS product_name, pi.quantity,
                p.current_stock, p.is_active AS product_active, p.par_level
         FROM packages pk
         LEFT JOIN package_items pi ON pi.package_id = pk.id
         LEFT JOIN products p ON p.id = pi.product_id
-        WHERE {where}
+        WHERE pk.id = ANY(%(ids)s)
         ORDER BY pk.name COLLATE "C", pk.id
     """
-    specs: dict[UUID, PackageSpec] = {}
-    components: dict[UUID, list[Component]] = {}
+    rows_by_package: dict[UUID, list[dict[str, Any]]] = {}
     with connection.cursor(row_factory=dict_row) as cursor:
         cursor.execute(query, {"ids": package_ids})
         for row in cursor:
-            if row["id"] not in specs:
-                specs[row["id"]] = PackageSpec(
-                    package_id=row["id"],
-                    package_name=row["name"],
-                    is_active=row["is_active"],
-                    normal_max_sellable=row["normal_max_sellable"],
-                )
-                components[row["id"]] = []
-            if row["product_id"] is not None:
-                components[row["id"]].append(
-                    Component(
-                        product_id=row["product_id"],
-                        product_name=row["product_name"],
-                        quantity=row["quantity"],
-                        current_stock=row["current_stock"],
-                        is_active=row["product_active"],
-                        par_level=row["par_level"],
-                    )
-                )
+            rows_by_package.setdefault(row["id"], []).append(row)
     return [
         PackageSpec(
-            package_id=spec.package_id,
-            package_name=spec.package_name,
-            components=tuple(components[spec.package_id]),
-            is_active=spec.is_active,
-            normal_max_sellable=spec.normal_max_sellable,
+            package_id=package_id,
+            package_name=rows[0]["name"],
+            components=tuple(
+                Component(
+                    product_id=row["product_id"],
+                    product_name=row["product_name"],
+                    quantity=row["quantity"],
+                    current_stock=row["current_stock"],
+                    is_active=row["product_active"],
+                    par_level=row["par_level"],
+                )
+                for row in rows
+                if row["product_id"] is not None
+            ),
+            is_active=rows[0]["is_active"],
+            normal_max_sellable=rows[0]["normal_max_sellable"],
         )
-        for spec in specs.values()
+        for package_id, rows in rows_by_package.items()
     ]
