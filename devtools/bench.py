@@ -67,6 +67,27 @@ GROUP BY pi.package_id
 """
 
 
+# What the stockout rule needs besides: every product's usage over the lookback window (direct
+# sales plus package sales times the component quantity), nothing filtered. The monitor must
+# pay both, so this pair run side by side on two connections is the floor of its SQL.
+BARE_USAGE_SQL = """
+WITH sold AS (
+    SELECT package_id, product_id, sum(quantity) AS quantity
+    FROM order_items
+    WHERE created_at >= %(since)s AND created_at <= %(until)s
+    GROUP BY package_id, product_id
+)
+SELECT product_id, sum(quantity)
+FROM (
+    SELECT product_id, quantity FROM sold WHERE product_id IS NOT NULL
+    UNION ALL
+    SELECT pi.product_id, s.quantity * pi.quantity
+    FROM sold s JOIN package_items pi ON pi.package_id = s.package_id
+) AS used
+GROUP BY product_id
+"""
+
+
 def bench_id(kind: str, index: int) -> uuid.UUID:
     """The id bench_data gives the index-th package or product (md5(...)::uuid)."""
     digest = hashlib.md5(f"bench-{kind}-{index}".encode(), usedforsecurity=False).hexdigest()
@@ -239,30 +260,38 @@ def _reset_service_state() -> None:
 
 
 class StatementCounter:
-    """Counts the statements the service's connection sends (one round trip each)."""
+    """Counts the statements the service's connections send (one round trip each)."""
 
     def __init__(self) -> None:
-        self.count = 0
+        # One entry per statement: list.append is atomic, and the monitor's second read runs
+        # in a worker thread.
+        self._sent: list[None] = []
+
+    @property
+    def count(self) -> int:
+        return len(self._sent)
 
     @contextmanager
-    def counting(self, connection: psycopg.Connection[Any]) -> Iterator[None]:
-        counter = self
+    def counting(self, *connections: psycopg.Connection[Any]) -> Iterator[None]:
+        sent = self._sent
 
         class CountingCursor(psycopg.Cursor[Any]):
             def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-                counter.count += 1
+                sent.append(None)
                 return super().execute(query, params, **kwargs)
 
             def executemany(self, query: Any, params_seq: Any, **kwargs: Any) -> None:
-                counter.count += 1
+                sent.append(None)
                 super().executemany(query, params_seq, **kwargs)
 
-        previous = connection.cursor_factory
-        connection.cursor_factory = CountingCursor
+        previous = [connection.cursor_factory for connection in connections]
+        for connection in connections:
+            connection.cursor_factory = CountingCursor
         try:
             yield
         finally:
-            connection.cursor_factory = previous
+            for connection, factory in zip(connections, previous, strict=True):
+                connection.cursor_factory = factory
 
 
 def measure_bare_sql(database_url: str, repeat: int) -> dict[str, Any]:
@@ -275,6 +304,32 @@ def measure_bare_sql(database_url: str, repeat: int) -> dict[str, Any]:
             runs.append(elapsed)
             rows = len(fetched)
     return {"median_ms": _median(runs[1:]), "runs_ms": runs[1:], "rows": rows}
+
+
+def measure_bare_sql_with_usage(
+    database_url: str, repeat: int, now: datetime, lookback_days: int
+) -> dict[str, Any]:
+    """BARE_SQL and BARE_USAGE_SQL started together on two connections: the wall time of the
+    pair (one warm-up, then the median)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    window = {"since": now - timedelta(days=lookback_days), "until": now}
+    with (
+        psycopg.connect(database_url, autocommit=True) as packages,
+        psycopg.connect(database_url, autocommit=True) as usage,
+        ThreadPoolExecutor(max_workers=2) as pool,
+    ):
+        runs = []
+        for _ in range(repeat + 1):
+            started = time.perf_counter()
+            pending = [
+                pool.submit(lambda: packages.execute(BARE_SQL).fetchall()),
+                pool.submit(lambda: usage.execute(BARE_USAGE_SQL, window).fetchall()),
+            ]
+            for future in pending:
+                future.result()
+            runs.append(_ms(time.perf_counter() - started))
+    return {"median_ms": _median(runs[1:]), "runs_ms": runs[1:]}
 
 
 def _header(headers: dict[str, Any], name: str) -> str | None:
@@ -361,7 +416,7 @@ def _run_monitor_counted(now: datetime) -> MonitorRun:
     """One real monitor run, counting its SQL statements and its DynamoDB requests."""
     from inventory.config import get_settings
     from inventory.data.cooldowns import DynamoCooldownStore, create_dynamodb_client
-    from inventory.data.db import get_connection
+    from inventory.data.db import SNAPSHOT_READER, get_connection
     from inventory.observability import metrics
     from inventory.services.monitor import run_monitor
 
@@ -381,7 +436,8 @@ def _run_monitor_counted(now: datetime) -> MonitorRun:
         )
     )
     statements = StatementCounter()
-    with statements.counting(get_connection()), _quiet_stdout():
+    connections = get_connection(), get_connection(SNAPSHOT_READER)
+    with statements.counting(*connections), _quiet_stdout():
         wall_ms, result = _timed(lambda: run_monitor(now, store=store))
     metrics.clear_metrics()  # no handler decorator flushes them here
     return MonitorRun(
@@ -570,11 +626,18 @@ def bench_size(
     repeat = options.repeat if packages <= 10_000 else max(1, min(options.repeat, 3))
     _note(f"{packages:,} packages: bare SQL")
     bare = measure_bare_sql(services.database_url, repeat)
+    from inventory.config import get_settings
+
+    lookback_days = get_settings().stockout_lookback_days
+    bare_with_usage = measure_bare_sql_with_usage(services.database_url, repeat, now, lookback_days)
     _note(f"{packages:,} packages: availability handler")
     availability = measure_availability_handler(template, repeat)
     _note(f"{packages:,} packages: monitor (cold, then warm cooldown)")
     monitor = measure_monitor(template, services, repeat, now)
     monitor["ratio_to_bare_sql"] = round(monitor["warm_duration_ms"] / bare["median_ms"], 2)
+    monitor["ratio_to_bare_sql_with_usage"] = round(
+        monitor["warm_duration_ms"] / bare_with_usage["median_ms"], 2
+    )
     # The part this code decides: the run without the cooldown store's calls (moto here).
     own_ms = monitor["warm_duration_ms"] - monitor["warm_cooldown_store_ms"]
     monitor["warm_without_store_ms"] = round(own_ms, 1)
@@ -595,6 +658,7 @@ def bench_size(
         "generation_ms": generation_ms,
         "package_status": _status_counts(services.database_url),
         "bare_sql": bare,
+        "bare_sql_with_usage": bare_with_usage,
         "monitor": monitor,
         "monitor_peak_rss_mb": monitor_process.get("peak_rss_mb"),
         "availability_handler": availability,
@@ -633,8 +697,16 @@ def render_table(results: Sequence[dict[str, Any]]) -> str:
             ),
         ),
         line("bare SQL max sellable (ms)", lambda r: r["bare_sql"]["median_ms"]),
+        line(
+            "bare SQL + usage, side by side (ms)",
+            lambda r: r["bare_sql_with_usage"]["median_ms"],
+        ),
         line("monitor, cooldown warm (ms)", lambda r: r["monitor"]["warm_duration_ms"]),
         line("  ratio monitor / bare SQL", lambda r: r["monitor"]["ratio_to_bare_sql"]),
+        line(
+            "  ratio monitor / bare SQL + usage",
+            lambda r: r["monitor"]["ratio_to_bare_sql_with_usage"],
+        ),
         line("  in the cooldown store (ms)", lambda r: r["monitor"]["warm_cooldown_store_ms"]),
         line("  without the store (ms)", lambda r: r["monitor"]["warm_without_store_ms"]),
         line(

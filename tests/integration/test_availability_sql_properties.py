@@ -86,6 +86,22 @@ def test_monitor_query_returns_exactly_the_unavailable_and_low_packages_of_the_o
                 assert actual.limiting_product_ids == oracle.limiting_ids
                 # Field for field what the endpoints' path gives (names, stock, quantity).
                 assert actual == full[actual.package_id]
+            # What the alerts say about the limiting products, and nothing about the others.
+            components = {c.product_id: c for spec in catalog for c in spec.components}
+            assert set(problems.limiting_products) == {
+                p for a in problems.packages for p in a.limiting_product_ids
+            }
+            for product_id, details in problems.limiting_products.items():
+                known = components[product_id]
+                assert (details.product_id, details.product_name) == (
+                    product_id,
+                    known.product_name,
+                )
+                assert (details.current_stock, details.is_active) == (
+                    known.current_stock,
+                    known.is_active,
+                )
+                assert details.unit == "unit"  # the column's default
             raise _RollbackError
     except _RollbackError:
         pass

@@ -43,7 +43,9 @@ def store(cooldown_table: str) -> DynamoCooldownStore:
 
 
 def items(client: Any, table: str) -> list[dict[str, Any]]:
-    return cast(list[dict[str, Any]], client.scan(TableName=table)["Items"])
+    """The cooldown entries (the digest's items have no type attribute)."""
+    scanned = cast(list[dict[str, Any]], client.scan(TableName=table)["Items"])
+    return [item for item in scanned if "type" in item]
 
 
 def put_entry(client: Any, table: str, entry: CooldownKey, expires_at: datetime) -> None:

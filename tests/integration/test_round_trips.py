@@ -1,13 +1,16 @@
-"""Computing every package's availability costs the same SQL round trips at any size."""
+"""Computing every package's availability, and a monitor run, cost the same SQL round trips
+at any size."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 
 from functions.packages_availability import app as packages_availability
-from inventory.data.db import get_connection
+from inventory.data.db import SNAPSHOT_READER, get_connection
+from inventory.services.monitor import run_monitor
 from tests.support.events import FakeLambdaContext, load_event, response_json
 from tests.support.statements import counting_statements
 
@@ -66,3 +69,24 @@ def test_listing_costs_the_same_statements_for_10_and_10000_packages(
     assert (small_items, large_items) == (10, 10_000)
     assert small == large
     assert 1 <= small <= 2
+
+
+def _statements_for_monitor(db: psycopg.Connection[Any], packages: int) -> tuple[int, int]:
+    db.execute("TRUNCATE notifications, package_items, packages, products CASCADE")
+    _generate_catalog(db, packages)
+    connections = get_connection(), get_connection(SNAPSHOT_READER)
+    with counting_statements(*connections) as counter:
+        result = run_monitor(datetime(2025, 10, 21, 12, 0, tzinfo=UTC))
+    assert result.success is True
+    return counter.count, result.summary.packages_checked
+
+
+def test_monitor_run_costs_the_same_statements_for_10_and_1000_packages(
+    db: psycopg.Connection[Any], cooldown_table: str
+) -> None:
+    small, small_checked = _statements_for_monitor(db, 10)
+    large, large_checked = _statements_for_monitor(db, 1000)
+    assert (small_checked, large_checked) == (10, 1000)
+    assert small == large
+    # Per connection: BEGIN, export or import of the snapshot, its read, COMMIT; one insert.
+    assert small == 4 + 4 + 1

@@ -19,8 +19,9 @@ class StatementCounter:
 
 
 @contextmanager
-def counting_statements(connection: psycopg.Connection[Any]) -> Iterator[StatementCounter]:
-    """Every cursor the connection makes while inside the block records what it executes."""
+def counting_statements(*connections: psycopg.Connection[Any]) -> Iterator[StatementCounter]:
+    """Every cursor the connections make while inside the block records what it executes
+    (list.append is atomic, so connections used from other threads count too)."""
     counter = StatementCounter()
 
     class CountingCursor(psycopg.Cursor[Any]):
@@ -32,9 +33,11 @@ def counting_statements(connection: psycopg.Connection[Any]) -> Iterator[Stateme
             counter.statements.append(str(query)[:80])
             super().executemany(query, params_seq, **kwargs)
 
-    previous = connection.cursor_factory
-    connection.cursor_factory = CountingCursor
+    previous = [connection.cursor_factory for connection in connections]
+    for connection in connections:
+        connection.cursor_factory = CountingCursor
     try:
         yield counter
     finally:
-        connection.cursor_factory = previous
+        for connection, factory in zip(connections, previous, strict=True):
+            connection.cursor_factory = factory

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from inventory.data.cooldowns import Claim
 from inventory.errors import DependencyUnavailableError
 from inventory.rules.notification_draft import (
+    Alert,
     CooldownKey,
     NotificationDraft,
     NotificationType,
@@ -121,3 +123,22 @@ def test_nothing_to_deliver_touches_nothing() -> None:
     assert deliver([], store, NOW, insert=insert) == []
     assert store.entries == {}
     assert insert.batches == []
+
+
+def test_a_suppressed_alert_is_never_written_out() -> None:
+    store, insert = InMemoryCooldownStore(), RecordingInserter()
+    deliver([draft("A")], store, NOW, insert=insert)
+    written: list[str] = []
+
+    def write(name: str) -> NotificationDraft:
+        written.append(name)
+        return draft(name)
+
+    later = NOW + timedelta(hours=1)
+    alerts = [Alert(draft(n).cooldown_key, partial(write, n)) for n in ("A", "B")]
+    outcomes = deliver(alerts, store, later, insert=insert)
+
+    assert [o.delivery for o in outcomes] == [Delivery.SUPPRESSED, Delivery.SENT]
+    assert outcomes[0].draft is None
+    assert written == ["B"]
+    assert insert.batches[-1] == [draft("B")]

@@ -11,6 +11,7 @@ import pytest
 from inventory.rules.availability import PackageAvailability, PackageSpec, evaluate_package
 from inventory.rules.notification_draft import NotificationType, Priority, ReferenceType
 from inventory.rules.notifications import (
+    ProductDetails,
     ProductFigures,
     RuleSettings,
     bottleneck_drafts,
@@ -287,6 +288,38 @@ def test_evaluate_orders_drafts_by_type_then_name_and_counts() -> None:
     ]
     assert (result.packages_checked, result.products_checked) == (3, 3)
     assert (result.bottlenecks_detected, result.stockouts_predicted) == (1, 2)
+    # An alert's key is decided before its text, and is the key of the text it writes.
+    assert [a.key for a in result.alerts] == [d.cooldown_key for d in result.drafts]
+
+
+def test_named_product_details_give_package_alerts_the_same_texts_as_full_figures() -> None:
+    specs = (
+        package("Shot", [component("Vodka", 50, 30)]),
+        package("Double shot", [component("Vodka", 100, 30)]),
+        package("Cider pint", [component("Cider", 1, 40, active=False)]),
+    )
+    vodka = figures("Vodka", 30, 280, unit="ml")  # 3 days left
+    cider = figures("Cider", 40, active=False)
+    named = {
+        f.product_id: ProductDetails(
+            f.product_id, f.product_name, f.current_stock, f.unit, f.is_active
+        )
+        for f in (vodka, cider)
+    }
+
+    from_details = evaluate(snapshot(*specs), [], SETTINGS, NOW, named=named)
+    from_figures = evaluate(snapshot(*specs), [vodka, cider], SETTINGS, NOW)
+
+    package_and_bottleneck = [d for d in from_figures.drafts if d.type != "stockout_predicted"]
+    assert list(from_details.drafts) == package_and_bottleneck
+    assert [d.type.value for d in from_details.drafts] == [
+        "package_unavailable",
+        "package_unavailable",
+        "package_unavailable",
+        "package_bottleneck",
+    ]
+    assert "30 ml in stock" in from_details.drafts[-1].message
+    assert (from_figures.stockouts_predicted, from_details.stockouts_predicted) == (1, 0)
 
 
 def test_same_names_are_ordered_by_id() -> None:

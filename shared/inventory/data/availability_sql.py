@@ -11,12 +11,14 @@ identical. The property tests compare this path against an exact-fraction oracle
 The monitor needs less: only the packages that can raise an alert (unavailable or low) and
 how many were checked. `fetch_problem_packages` decides the status in SQL and details only
 those packages, so a catalogue of mostly healthy packages costs one hash aggregate and a few
-thousand rows instead of sorted arrays and Python objects for every package.
+thousand rows instead of sorted arrays and Python objects for every package. It also returns
+what the alerts say about the limiting products (unit, active flag), so the monitor's usage
+statement does not depend on it and both can run at once, in one snapshot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, LiteralString
@@ -32,6 +34,7 @@ from inventory.rules.availability import (
     classify,
     floor_non_negative,
 )
+from inventory.rules.notifications import ProductDetails
 
 _AVAILABILITY_SQL: LiteralString = """
 WITH components AS (
@@ -195,7 +198,7 @@ WITH per_package AS (
     WHERE max_sellable = 0 OR max_sellable < %(threshold)s * baseline
 ), components AS (
     SELECT pr.id AS package_id, p.id AS product_id, p.name AS product_name, p.current_stock,
-           pi.quantity,
+           p.unit, p.is_active, pi.quantity,
            (CASE WHEN p.is_active THEN p.current_stock ELSE 0 END)::numeric(1000, 40)
                / pi.quantity AS ratio
     FROM problems pr
@@ -207,7 +210,9 @@ WITH per_package AS (
            array_agg(product_id ORDER BY product_name COLLATE "C", product_id) AS ids,
            array_agg(product_name ORDER BY product_name COLLATE "C", product_id) AS names,
            array_agg(current_stock ORDER BY product_name COLLATE "C", product_id) AS stocks,
-           array_agg(quantity ORDER BY product_name COLLATE "C", product_id) AS quantities
+           array_agg(quantity ORDER BY product_name COLLATE "C", product_id) AS quantities,
+           array_agg(unit ORDER BY product_name COLLATE "C", product_id) AS units,
+           array_agg(is_active ORDER BY product_name COLLATE "C", product_id) AS actives
     FROM (
         SELECT c.*, min(c.ratio) OVER (PARTITION BY c.package_id) AS lowest FROM components c
     ) AS ranked
@@ -216,7 +221,7 @@ WITH per_package AS (
 )
 -- The count rides on every row, and on a row of NULLs when nothing is wrong.
 SELECT checked.packages, pr.id, pr.name, pr.max_sellable, pr.baseline,
-       l.ids, l.names, l.stocks, l.quantities
+       l.ids, l.names, l.stocks, l.quantities, l.units, l.actives
 FROM (SELECT count(*) FROM judged) AS checked(packages)
 LEFT JOIN (problems pr JOIN limiting l ON l.package_id = pr.id) ON true
 ORDER BY pr.name COLLATE "C", pr.id
@@ -225,15 +230,17 @@ ORDER BY pr.name COLLATE "C", pr.id
 
 @dataclass(frozen=True, slots=True)
 class ProblemPackages:
-    """The unavailable and low packages, by (name, id), and how many packages were checked
-    (active ones with components)."""
+    """The unavailable and low packages, by (name, id), how many packages were checked (active
+    ones with components), and the details of the products limiting the problem packages:
+    what their alerts say about them, read with them."""
 
     packages_checked: int
     packages: list[PackageAvailability]
+    limiting_products: dict[UUID, ProductDetails]
 
 
 def _to_problem(row: Sequence[Any]) -> PackageAvailability:
-    _, package_id, name, max_sellable, baseline, ids, names, stocks, quantities = row
+    _, package_id, name, max_sellable, baseline, ids, names, stocks, quantities, *_ = row
     sellable = int(max_sellable)
     return PackageAvailability(
         package_id=package_id,
@@ -246,6 +253,13 @@ def _to_problem(row: Sequence[Any]) -> PackageAvailability:
     )
 
 
+def _limiting_products(row: Sequence[Any]) -> list[ProductDetails]:
+    ids, names, stocks, units, actives = row[5], row[6], row[7], row[9], row[10]
+    return [
+        ProductDetails(*details) for details in zip(ids, names, stocks, units, actives, strict=True)
+    ]
+
+
 def fetch_problem_packages(
     connection: psycopg.Connection[Any], threshold: Decimal
 ) -> ProblemPackages:
@@ -254,7 +268,23 @@ def fetch_problem_packages(
         cursor.execute(_PROBLEMS_SQL, {"threshold": threshold})
         rows = cursor.fetchall()
     checked = int(rows[0][0]) if rows else 0
+    problems = [row for row in rows if row[1] is not None]
     return ProblemPackages(
         packages_checked=checked,
-        packages=[_to_problem(row) for row in rows if row[1] is not None],
+        packages=[_to_problem(row) for row in problems],
+        limiting_products={p.product_id: p for row in problems for p in _limiting_products(row)},
     )
+
+
+_PRODUCT_DETAILS_SQL: LiteralString = """
+SELECT id, name, current_stock, unit, is_active FROM products WHERE id = ANY(%(ids)s)
+"""
+
+
+def fetch_product_details(
+    connection: psycopg.Connection[Any], product_ids: Collection[UUID]
+) -> dict[UUID, ProductDetails]:
+    """What alerts say about these products (one package's limiting ones), by id."""
+    with connection.cursor(row_factory=psycopg.rows.tuple_row) as cursor:
+        cursor.execute(_PRODUCT_DETAILS_SQL, {"ids": list(product_ids)})
+        return {row[0]: ProductDetails(*row) for row in cursor.fetchall()}

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID, uuid4
 
 from inventory.config import get_settings
+from inventory.data import cooldown_digest
 from inventory.errors import DependencyUnavailableError
 from inventory.observability import logger
 from inventory.rules.notification_draft import CooldownKey
@@ -44,6 +45,7 @@ class Claim:
     outcome: ClaimOutcome
     token: str | None = None  # identifies our entry, so release deletes only what we wrote
     error: str | None = None
+    expires_at: int | None = None  # epoch seconds of the entry we wrote (CLAIMED only)
 
 
 class CooldownStore(Protocol):
@@ -186,31 +188,89 @@ class DynamoCooldownStore:
             return [Claim(key, ClaimOutcome.FAILED, error=reason) for key in keys]
         if len(keys) == 1:
             return [self._claim(client, keys[0], now, now_epoch)]
-        # (make bench) With the cooldown warm, almost every key has a live entry: one
-        # consistent BatchGetItem per 100 keys finds them, and only the others pay a
-        # conditional PutItem. Skipping a key seen live at `now` changes no outcome (its
-        # claim would fail at the same `now`); the PutItem condition still decides the rest.
-        live = self._live_keys(client, keys, now_epoch)
+        # (make bench) With the cooldown warm, almost every key has a live entry. The digest
+        # names most of them in two requests; one consistent BatchGetItem per 100 of the
+        # others finds the rest, and only keys without a live entry pay a conditional PutItem.
+        # Skipping a key seen live at `now` changes no outcome (its claim would fail at the
+        # same `now`); the PutItem condition still decides every claim.
+        floor_now = math.floor(now_epoch)
+        digest = self._read_digest(client)
+        known = (
+            {}
+            if digest is None
+            else {key: expires for key, expires in digest.entries.items() if expires > floor_now}
+        )
+        unknown = [key for key in dict.fromkeys(keys) if key not in known]
+        found = self._live_keys(client, unknown, floor_now)
+        live = known | found
         claims = [Claim(key, ClaimOutcome.SUPPRESSED) for key in keys]
         # Only the keys without a live entry go to the pool: a future per suppressed key
         # cost more than its answer (make bench: 16k keys, all live).
-        pending = [i for i, key in enumerate(keys) if self.partition_key(key) not in live]
-        if not pending:
-            return claims
-        workers = min(self._max_workers, len(pending))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
-            # map keeps the input order whatever order the answers arrive in.
-            answers = pool.map(lambda i: self._claim(client, keys[i], now, now_epoch), pending)
-            for index, claim in zip(pending, answers, strict=True):
-                claims[index] = claim
+        pending = [i for i, key in enumerate(keys) if key not in live]
+        if pending:
+            workers = min(self._max_workers, len(pending))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
+                # map keeps the input order whatever order the answers arrive in.
+                answers = pool.map(lambda i: self._claim(client, keys[i], now, now_epoch), pending)
+                for index, claim in zip(pending, answers, strict=True):
+                    claims[index] = claim
+        claimed = {c.key: c.expires_at for c in claims if c.expires_at is not None}
+        if digest is not None and (found or claimed):
+            self._write_digest(client, digest.generation, {**live, **claimed}, now_epoch)
         return claims
 
+    # -- the digest of live entries (data/cooldown_digest.py) ---------------------------------
+
+    def _read_digest(self, client: DynamoDBClient) -> cooldown_digest.Digest | None:
+        """The digest, or None when it cannot be read (then no digest is written either)."""
+        try:
+            return cooldown_digest.read_digest(client, self.table_name, PARTITION_KEY)
+        except _dynamo_errors() as error:
+            logger.warning("Cooldown digest unreadable", extra={"reason": _describe_failure(error)})
+            return None
+
+    def _write_digest(
+        self,
+        client: DynamoDBClient,
+        generation: int,
+        entries: dict[CooldownKey, int],
+        now_epoch: float,
+    ) -> None:
+        try:
+            cooldown_digest.write_digest(
+                client,
+                self.table_name,
+                PARTITION_KEY,
+                generation=generation,
+                entries=entries,
+                now_epoch=now_epoch,
+            )
+        except Exception as error:  # noqa: BLE001 (the claims are made: nothing may undo them)
+            # The next run reads the entries themselves: slower, never wrong.
+            logger.warning(
+                "Cooldown digest not written", extra={"reason": _describe_failure(error)}
+            )
+
+    def _invalidate_digest(self) -> None:
+        """After entries were deleted early: no digest written before now may be used."""
+        try:
+            cooldown_digest.bump_generation(self._dynamodb(), self.table_name, PARTITION_KEY)
+        except _dynamo_errors() as error:
+            # Until the bump lands, runs may trust a digest naming deleted entries, so this
+            # is logged loudly: those alerts wait for their entries' expiry.
+            logger.error(
+                "Cooldown digest not invalidated", extra={"reason": _describe_failure(error)}
+            )
+
     def _live_keys(
-        self, client: DynamoDBClient, keys: Sequence[CooldownKey], now_epoch: float
-    ) -> frozenset[str]:
-        """Partition keys with a live entry; empty when the read fails (then every key is
-        claimed with its conditional write, as without this read)."""
-        wanted = list(dict.fromkeys(self.partition_key(key) for key in keys))
+        self, client: DynamoDBClient, keys: Sequence[CooldownKey], floor_now: int
+    ) -> dict[CooldownKey, int]:
+        """Keys with a live entry and its expires_at; empty when the read fails (then every
+        key is claimed with its conditional write, as without this read)."""
+        if not keys:
+            return {}
+        by_partition = {self.partition_key(key): key for key in keys}
+        wanted = list(by_partition)
         chunks = [
             wanted[start : start + _BATCH_GET_LIMIT]
             for start in range(0, len(wanted), _BATCH_GET_LIMIT)
@@ -221,14 +281,14 @@ class DynamoCooldownStore:
                 found = list(pool.map(lambda chunk: self._read_live(client, chunk), chunks))
         except _dynamo_errors() as error:
             logger.warning("Cooldown pre-read failed", extra={"reason": _describe_failure(error)})
-            return frozenset()
-        floor_now = math.floor(now_epoch)
-        return frozenset(
-            item[PARTITION_KEY]["S"]
-            for items in found
-            for item in items
-            if int(item[TTL_ATTRIBUTE]["N"]) > floor_now
-        )
+            return {}
+        live: dict[CooldownKey, int] = {}
+        for items in found:
+            for item in items:
+                expires = int(item[TTL_ATTRIBUTE]["N"])
+                if expires > floor_now:
+                    live[by_partition[item[PARTITION_KEY]["S"]]] = expires
+        return live
 
     def _read_live(self, client: DynamoDBClient, chunk: Sequence[str]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -276,7 +336,7 @@ class DynamoCooldownStore:
             if _is_conditional_check_failure(error):
                 return Claim(key, ClaimOutcome.SUPPRESSED)
             return Claim(key, ClaimOutcome.FAILED, error=_describe_failure(error))
-        return Claim(key, ClaimOutcome.CLAIMED, token=token)
+        return Claim(key, ClaimOutcome.CLAIMED, token=token, expires_at=expires_at)
 
     def release(self, claims: Sequence[Claim]) -> None:
         """Delete our entries, each only while it still holds our token; never raises.
@@ -295,6 +355,8 @@ class DynamoCooldownStore:
         workers = min(self._max_workers, len(ours))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
             list(pool.map(lambda claim: self._release(client, claim), ours))
+        # A digest written in this run lists these entries as live.
+        self._invalidate_digest()
 
     def _release(self, client: DynamoDBClient, claim: Claim) -> None:
         try:
@@ -320,16 +382,16 @@ class DynamoCooldownStore:
     # -- reads and maintenance ---------------------------------------------------------------
 
     def _scan(
-        self, projection: str, names: dict[str, str], condition: str | None, values: dict[str, Any]
+        self, projection: str, names: dict[str, str], condition: str, values: dict[str, Any]
     ) -> Iterator[dict[str, Any]]:
         paginator = self._dynamodb().get_paginator("scan")
         arguments: dict[str, Any] = {
             "TableName": self.table_name,
             "ProjectionExpression": projection,
             "ExpressionAttributeNames": names,
+            "FilterExpression": condition,
         }
-        if condition is not None:
-            arguments["FilterExpression"] = condition
+        if values:  # DynamoDB refuses an empty ExpressionAttributeValues
             arguments["ExpressionAttributeValues"] = values
         for page in paginator.paginate(**arguments):
             yield from page.get("Items", [])
@@ -344,7 +406,8 @@ class DynamoCooldownStore:
             for item in self._scan(
                 "#type",
                 {"#type": "type", "#expires_at": TTL_ATTRIBUTE},
-                "#expires_at > :now",
+                # Digest items have no type: only entries are counted.
+                "#expires_at > :now AND attribute_exists(#type)",
                 {":now": {"N": str(math.floor(_epoch_seconds(now)))}},
             ):
                 counts[item["type"]["S"]] += 1
@@ -360,28 +423,34 @@ class DynamoCooldownStore:
         # A NotificationType (a StrEnum) is welcome too: str() gives its value.
         type = None if type is None else str(type)
         try:
-            if type is not None and reference_id is not None:
-                return self._delete_one(type, reference_id)
-            conditions: list[str] = []
-            names = {"#pk": PARTITION_KEY}
-            values: dict[str, Any] = {}
-            if type is not None:
-                conditions.append("#type = :type")
-                names["#type"] = "type"
-                values[":type"] = {"S": type}
-            if reference_id is not None:
-                conditions.append("#reference_id = :reference_id")
-                names["#reference_id"] = "reference_id"
-                values[":reference_id"] = {"S": str(reference_id)}
-            keys = [
-                item[PARTITION_KEY]["S"]
-                for item in self._scan(
-                    "#pk", names, " AND ".join(conditions) if conditions else None, values
-                )
-            ]
-            self._delete_batch(keys)
+            deleted = self._delete_matching(type, reference_id)
         except _dynamo_errors() as error:
+            # Some entries may be gone already: no digest may still list them as live.
+            self._invalidate_digest()
             raise _unavailable(error) from error
+        if deleted:
+            self._invalidate_digest()
+        return deleted
+
+    def _delete_matching(self, type: str | None, reference_id: UUID | None) -> int:
+        if type is not None and reference_id is not None:
+            return self._delete_one(type, reference_id)
+        # Digest items have no type attribute: a clear never touches them.
+        conditions = ["attribute_exists(#type)"]
+        names = {"#pk": PARTITION_KEY, "#type": "type"}
+        values: dict[str, Any] = {}
+        if type is not None:
+            conditions.append("#type = :type")
+            values[":type"] = {"S": type}
+        if reference_id is not None:
+            conditions.append("#reference_id = :reference_id")
+            names["#reference_id"] = "reference_id"
+            values[":reference_id"] = {"S": str(reference_id)}
+        keys = [
+            item[PARTITION_KEY]["S"]
+            for item in self._scan("#pk", names, " AND ".join(conditions), values)
+        ]
+        self._delete_batch(keys)
         return len(keys)
 
     def _delete_one(self, type: str, reference_id: UUID) -> int:

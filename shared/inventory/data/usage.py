@@ -9,19 +9,19 @@ package are returned (flagged) so that notifications about the packages they blo
 them; the stockout rule skips them.
 
 The monitor asks `fetch_stockout_candidates` instead: the same usage, but only the rows the
-rules can use (products that run out within the prediction window, and the products it names
-in package alerts) plus the count of active products, so a large catalogue costs a few
-hundred rows instead of every product.
+stockout rule can use (products that run out within the prediction window) plus the count of
+active products, so a large catalogue costs a few hundred rows instead of every product. What
+package alerts say about the products they name comes with the problem packages
+(availability_sql), so this statement does not wait for that one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, LiteralString
-from uuid import UUID
 
 import psycopg
 from psycopg.rows import tuple_row
@@ -76,9 +76,8 @@ LEFT JOIN (
     SELECT p.id, p.name, p.unit, p.current_stock, p.is_active, coalesce(u.usage, 0) AS usage
     FROM products p
     LEFT JOIN used u ON u.product_id = p.id
-    WHERE p.id = ANY(%(named)s)
-       OR (p.is_active AND p.current_stock > 0 AND u.usage > 0
-           AND p.current_stock * %(lookback_days)s < %(prediction_days)s * u.usage)
+    WHERE p.is_active AND p.current_stock > 0 AND u.usage > 0
+      AND p.current_stock * %(lookback_days)s < %(prediction_days)s * u.usage
 ) AS f ON true
 ORDER BY f.name COLLATE "C", f.id
 """
@@ -112,8 +111,8 @@ def fetch_product_figures(
 
 @dataclass(frozen=True, slots=True)
 class StockoutCandidates:
-    """Products that may run out within the prediction window, plus the named ones, by
-    (name, id); and how many active products were checked."""
+    """Products that may run out within the prediction window, by (name, id); and how many
+    active products were checked."""
 
     products_checked: int
     products: list[ProductFigures]
@@ -125,15 +124,12 @@ def fetch_stockout_candidates(
     *,
     lookback_days: int,
     prediction_days: Decimal,
-    named: Collection[UUID] = (),
 ) -> StockoutCandidates:
-    """Active products whose stock lasts under `prediction_days` at their recent usage, and
-    the `named` products whatever their figures (the ones package alerts mention)."""
+    """Active products whose stock lasts under `prediction_days` at their recent usage."""
     params = {
         **_window(now, lookback_days),
         "lookback_days": lookback_days,
         "prediction_days": prediction_days,
-        "named": list(named),
     }
     with connection.cursor(row_factory=tuple_row) as cursor:
         cursor.execute(_CANDIDATES_SQL, params)

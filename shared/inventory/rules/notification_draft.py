@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -49,3 +50,23 @@ class NotificationDraft:
     @property
     def cooldown_key(self) -> CooldownKey:
         return CooldownKey(self.type, self.reference_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A notification the rules call for: its cooldown key now, its text when asked.
+
+    `draft()` writes title, message and data; the monitor asks only for alerts whose
+    cooldown it claimed.
+    """
+
+    key: CooldownKey
+    build: Callable[[], NotificationDraft]
+
+    def draft(self) -> NotificationDraft:
+        return self.build()
+
+    @classmethod
+    def of(cls, draft: NotificationDraft) -> Alert:
+        """An alert whose draft is already written."""
+        return cls(draft.cooldown_key, lambda: draft)

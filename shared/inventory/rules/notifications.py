@@ -1,8 +1,12 @@
 """Which notifications an availability snapshot and usage figures call for (SPEC §4).
 
-Pure: the snapshot, the usage figures, the settings and the clock come in as values; drafts
+Pure: the snapshot, the usage figures, the settings and the clock come in as values; alerts
 and counts come out. Every decision is exact (Fraction/Decimal); floats appear only in the
 display figures of `data`, after the decision is made.
+
+An alert is decided now and written later: `Alert.draft()` builds its title, message and data
+only when asked, because with the cooldown warm the monitor suppresses almost every alert
+(make bench: 16k alerts at 100k packages, writing their texts cost more than deciding them).
 """
 
 from __future__ import annotations
@@ -12,12 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 from uuid import UUID
 
 from inventory.models.numbers import json_number
 from inventory.rules.availability import PackageAvailability, Status
 from inventory.rules.notification_draft import (
+    Alert,
+    CooldownKey,
     NotificationDraft,
     NotificationType,
     Priority,
@@ -44,6 +51,30 @@ class ProductFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class ProductDetails:
+    """What package alerts say about a product they name; its usage is not needed."""
+
+    product_id: UUID
+    product_name: str
+    current_stock: Decimal
+    unit: str = "unit"
+    is_active: bool = True
+
+
+class NamedProduct(Protocol):
+    """Either of the above: package alerts read only these fields."""
+
+    @property
+    def product_name(self) -> str: ...
+    @property
+    def current_stock(self) -> Decimal: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def is_active(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
 class RuleSettings:
     """The SPEC §4 tunables the rules read."""
 
@@ -55,13 +86,18 @@ class RuleSettings:
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
-    """Drafts in a deterministic order, plus the counts the monitor reports."""
+    """Alerts in a deterministic order, plus the counts the monitor reports."""
 
-    drafts: tuple[NotificationDraft, ...]
+    alerts: tuple[Alert, ...]
     packages_checked: int
     products_checked: int
     bottlenecks_detected: int
     stockouts_predicted: int
+
+    @property
+    def drafts(self) -> tuple[NotificationDraft, ...]:
+        """Every alert written out (each call writes them again)."""
+        return tuple(alert.draft() for alert in self.alerts)
 
 
 def _number(value: Decimal | Fraction | int, places: int | None = None) -> int | float:
@@ -87,7 +123,7 @@ def _percent(threshold: Decimal) -> str:
 
 
 def _bottleneck_sentence(
-    item: PackageAvailability, products: Mapping[UUID, ProductFigures]
+    item: PackageAvailability, products: Mapping[UUID, NamedProduct]
 ) -> tuple[str, dict[str, Any] | None]:
     """'Corona has 3 in stock, 5 needed per package' and the same figures for `data`."""
     b = item.bottleneck
@@ -127,64 +163,78 @@ def _package_data(item: PackageAvailability, bottleneck: dict[str, Any] | None) 
     }
 
 
-def package_drafts(
+def package_alerts(
     snapshot: Iterable[PackageAvailability],
-    products: Mapping[UUID, ProductFigures],
+    products: Mapping[UUID, NamedProduct],
     settings: RuleSettings,
-) -> list[NotificationDraft]:
+) -> list[Alert]:
     """package_unavailable for each unavailable package, package_low_stock for each low one.
 
-    A package has one status, so an unavailable package never also gets the low-stock draft.
+    A package has one status, so an unavailable package never also gets the low-stock alert.
     """
-    drafts = []
+    alerts = []
     for item in snapshot:
-        # (make bench) Most packages are fine: build sentences only for the ones alerted on.
-        if item.status not in _PROBLEM_STATUSES:
-            continue
-        cause, bottleneck = _bottleneck_sentence(item, products)
-        data = _package_data(item, bottleneck)
         if item.status is Status.UNAVAILABLE:
-            drafts.append(
-                NotificationDraft(
-                    type=NotificationType.PACKAGE_UNAVAILABLE,
-                    priority=Priority.URGENT,
-                    reference_type=ReferenceType.PACKAGE,
-                    reference_id=item.package_id,
-                    title=f"{item.package_name} cannot be sold",
-                    message=f"{item.package_name} cannot be sold: {cause}.",
-                    data=data,
-                )
-            )
+            kind = NotificationType.PACKAGE_UNAVAILABLE
         elif item.status is Status.LOW_STOCK and item.baseline is not None:
-            threshold = settings.package_low_stock_threshold
-            limit = Fraction(threshold) * item.baseline
-            drafts.append(
-                NotificationDraft(
-                    type=NotificationType.PACKAGE_LOW_STOCK,
-                    priority=Priority.HIGH,
-                    reference_type=ReferenceType.PACKAGE,
-                    reference_id=item.package_id,
-                    title=f"{item.package_name} is running low",
-                    message=(
-                        f"Only {item.max_sellable} {item.package_name} can be sold, "
-                        f"below {_percent(threshold)} of the normal {item.baseline}: {cause}."
-                    ),
-                    data={
-                        **data,
-                        "threshold": _number(threshold),
-                        "low_stock_limit": _number(limit, 4),
-                    },
-                )
-            )
-    return drafts
+            kind = NotificationType.PACKAGE_LOW_STOCK
+        else:
+            continue
+        build = partial(_package_draft, kind, item, products, settings)
+        alerts.append(Alert(CooldownKey(kind, item.package_id), build))
+    return alerts
 
 
-def bottleneck_drafts(
+def package_drafts(
     snapshot: Iterable[PackageAvailability],
-    products: Mapping[UUID, ProductFigures],
+    products: Mapping[UUID, NamedProduct],
     settings: RuleSettings,
 ) -> list[NotificationDraft]:
-    """package_bottleneck for each product limiting at least N unavailable or low packages.
+    """`package_alerts`, written out."""
+    return [alert.draft() for alert in package_alerts(snapshot, products, settings)]
+
+
+def _package_draft(
+    kind: NotificationType,
+    item: PackageAvailability,
+    products: Mapping[UUID, NamedProduct],
+    settings: RuleSettings,
+) -> NotificationDraft:
+    cause, bottleneck = _bottleneck_sentence(item, products)
+    data = _package_data(item, bottleneck)
+    if kind is NotificationType.PACKAGE_UNAVAILABLE:
+        return NotificationDraft(
+            type=kind,
+            priority=Priority.URGENT,
+            reference_type=ReferenceType.PACKAGE,
+            reference_id=item.package_id,
+            title=f"{item.package_name} cannot be sold",
+            message=f"{item.package_name} cannot be sold: {cause}.",
+            data=data,
+        )
+    threshold = settings.package_low_stock_threshold
+    limit = Fraction(threshold) * (item.baseline or 0)
+    return NotificationDraft(
+        type=kind,
+        priority=Priority.HIGH,
+        reference_type=ReferenceType.PACKAGE,
+        reference_id=item.package_id,
+        title=f"{item.package_name} is running low",
+        message=(
+            f"Only {item.max_sellable} {item.package_name} can be sold, "
+            f"below {_percent(threshold)} of the normal {item.baseline}: {cause}."
+        ),
+        data={**data, "threshold": _number(threshold), "low_stock_limit": _number(limit, 4)},
+    )
+
+
+def bottleneck_alerts(
+    snapshot: Iterable[PackageAvailability],
+    products: Mapping[UUID, NamedProduct],
+    settings: RuleSettings,
+) -> list[Alert]:
+    """package_bottleneck for each product limiting at least N unavailable or low packages,
+    by (product name, id).
 
     Every limiting product counts, not only the first: with a tie, restocking one of them
     alone frees nothing, and each deserves the alert.
@@ -198,56 +248,74 @@ def bottleneck_drafts(
             blocked.setdefault(product_id, []).append(item)
         if item.bottleneck is not None:
             names.setdefault(item.bottleneck.product_id, item.bottleneck.product_name)
-    drafts = []
+    ranked = []
     for product_id, items in blocked.items():
         if len(items) < settings.bottleneck_min_packages:
             continue
-        items = sorted(items, key=lambda i: (i.package_name, str(i.package_id)))
         figures = products.get(product_id)
         name = figures.product_name if figures else names.get(product_id, str(product_id))
-        listed = ", ".join(
-            f"{i.package_name} ({_STATUS_WORDS[i.status]}, {i.max_sellable} sellable)"
-            for i in items
-        )
-        stock = (
-            f" {name} has {_amount(figures.current_stock, figures.unit)} in stock."
-            if figures and figures.is_active
-            else f" {name} is inactive."
-            if figures
-            else ""
-        )
-        drafts.append(
-            NotificationDraft(
-                type=NotificationType.PACKAGE_BOTTLENECK,
-                priority=Priority.URGENT,
-                reference_type=ReferenceType.PRODUCT,
-                reference_id=product_id,
-                title=f"{name} is limiting {len(items)} packages",
-                message=(
-                    f"{name} is the limiting component of {len(items)} packages that are "
-                    f"unavailable or low: {listed}.{stock} Restock {name} to sell them again."
-                ),
-                data={
-                    "product_id": str(product_id),
-                    "product_name": name,
-                    "current_stock": _number(figures.current_stock) if figures else None,
-                    "unit": figures.unit if figures else None,
-                    "min_packages": settings.bottleneck_min_packages,
-                    "affected_package_count": len(items),
-                    "affected_packages": [
-                        {
-                            "package_id": str(i.package_id),
-                            "package_name": i.package_name,
-                            "status": i.status.value,
-                            "max_sellable": i.max_sellable,
-                            "baseline": i.baseline,
-                        }
-                        for i in items
-                    ],
-                },
-            )
-        )
-    return sorted(drafts, key=lambda d: (d.data["product_name"], str(d.reference_id)))
+        build = partial(_bottleneck_draft, product_id, name, figures, items, settings)
+        alert = Alert(CooldownKey(NotificationType.PACKAGE_BOTTLENECK, product_id), build)
+        ranked.append(((name, str(product_id)), alert))
+    return [alert for _, alert in sorted(ranked, key=lambda pair: pair[0])]
+
+
+def bottleneck_drafts(
+    snapshot: Iterable[PackageAvailability],
+    products: Mapping[UUID, NamedProduct],
+    settings: RuleSettings,
+) -> list[NotificationDraft]:
+    """`bottleneck_alerts`, written out."""
+    return [alert.draft() for alert in bottleneck_alerts(snapshot, products, settings)]
+
+
+def _bottleneck_draft(
+    product_id: UUID,
+    name: str,
+    figures: NamedProduct | None,
+    items: list[PackageAvailability],
+    settings: RuleSettings,
+) -> NotificationDraft:
+    items = sorted(items, key=lambda i: (i.package_name, str(i.package_id)))
+    listed = ", ".join(
+        f"{i.package_name} ({_STATUS_WORDS[i.status]}, {i.max_sellable} sellable)" for i in items
+    )
+    stock = (
+        f" {name} has {_amount(figures.current_stock, figures.unit)} in stock."
+        if figures and figures.is_active
+        else f" {name} is inactive."
+        if figures
+        else ""
+    )
+    return NotificationDraft(
+        type=NotificationType.PACKAGE_BOTTLENECK,
+        priority=Priority.URGENT,
+        reference_type=ReferenceType.PRODUCT,
+        reference_id=product_id,
+        title=f"{name} is limiting {len(items)} packages",
+        message=(
+            f"{name} is the limiting component of {len(items)} packages that are "
+            f"unavailable or low: {listed}.{stock} Restock {name} to sell them again."
+        ),
+        data={
+            "product_id": str(product_id),
+            "product_name": name,
+            "current_stock": _number(figures.current_stock) if figures else None,
+            "unit": figures.unit if figures else None,
+            "min_packages": settings.bottleneck_min_packages,
+            "affected_package_count": len(items),
+            "affected_packages": [
+                {
+                    "package_id": str(i.package_id),
+                    "package_name": i.package_name,
+                    "status": i.status.value,
+                    "max_sellable": i.max_sellable,
+                    "baseline": i.baseline,
+                }
+                for i in items
+            ],
+        },
+    )
 
 
 def days_until_stockout(figures: ProductFigures, lookback_days: int) -> Fraction | None:
@@ -258,55 +326,70 @@ def days_until_stockout(figures: ProductFigures, lookback_days: int) -> Fraction
     return Fraction(figures.current_stock) / daily
 
 
-def stockout_drafts(
+def stockout_alerts(
     products: Iterable[ProductFigures], settings: RuleSettings, now: datetime
-) -> list[NotificationDraft]:
-    """stockout_predicted for each active product that runs out in under N days."""
+) -> list[Alert]:
+    """stockout_predicted for each active product that runs out in under N days, by
+    (product name, id)."""
     limit = Fraction(settings.stockout_prediction_days)
     lookback = settings.stockout_lookback_days
-    drafts = []
+    ranked = []
     for figures in products:
         if not figures.is_active:
             continue
         days = days_until_stockout(figures, lookback)
         if days is None or days >= limit:
             continue
-        daily = Fraction(figures.usage) / lookback
-        # Whole seconds are plenty for a date; the decision above stays exact.
-        when = now + timedelta(seconds=int(days * _SECONDS_PER_DAY))
-        shown = _number(days, 1)
-        shown_days = f"{shown} day" if shown == 1 else f"{shown} days"
-        unit = figures.unit
-        drafts.append(
-            NotificationDraft(
-                type=NotificationType.STOCKOUT_PREDICTED,
-                priority=Priority.HIGH,
-                reference_type=ReferenceType.PRODUCT,
-                reference_id=figures.product_id,
-                title=f"{figures.product_name} runs out in about {shown_days}",
-                message=(
-                    f"{figures.product_name} will run out in about {shown_days} "
-                    f"(around {when.date().isoformat()}): "
-                    f"{_amount(figures.current_stock, unit)} in stock, "
-                    f"{_amount(_decimal(daily, 2), unit)} used per day over the last "
-                    f"{lookback} days. Reorder before then."
-                ),
-                data={
-                    "product_id": str(figures.product_id),
-                    "product_name": figures.product_name,
-                    "unit": unit,
-                    "current_stock": _number(figures.current_stock),
-                    "usage": _number(figures.usage),
-                    "lookback_days": lookback,
-                    "avg_daily_usage": _number(daily, 4),
-                    "days_until_stockout": _number(days, 2),
-                    "prediction_days": _number(settings.stockout_prediction_days),
-                    "predicted_stockout_date": when.date().isoformat(),
-                    "predicted_stockout_at": when.isoformat(),
-                },
-            )
-        )
-    return sorted(drafts, key=lambda d: (d.data["product_name"], str(d.reference_id)))
+        build = partial(_stockout_draft, figures, days, settings, now)
+        alert = Alert(CooldownKey(NotificationType.STOCKOUT_PREDICTED, figures.product_id), build)
+        ranked.append(((figures.product_name, str(figures.product_id)), alert))
+    return [alert for _, alert in sorted(ranked, key=lambda pair: pair[0])]
+
+
+def stockout_drafts(
+    products: Iterable[ProductFigures], settings: RuleSettings, now: datetime
+) -> list[NotificationDraft]:
+    """`stockout_alerts`, written out."""
+    return [alert.draft() for alert in stockout_alerts(products, settings, now)]
+
+
+def _stockout_draft(
+    figures: ProductFigures, days: Fraction, settings: RuleSettings, now: datetime
+) -> NotificationDraft:
+    lookback = settings.stockout_lookback_days
+    daily = Fraction(figures.usage) / lookback
+    # Whole seconds are plenty for a date; the decision was made exactly.
+    when = now + timedelta(seconds=int(days * _SECONDS_PER_DAY))
+    shown = _number(days, 1)
+    shown_days = f"{shown} day" if shown == 1 else f"{shown} days"
+    unit = figures.unit
+    return NotificationDraft(
+        type=NotificationType.STOCKOUT_PREDICTED,
+        priority=Priority.HIGH,
+        reference_type=ReferenceType.PRODUCT,
+        reference_id=figures.product_id,
+        title=f"{figures.product_name} runs out in about {shown_days}",
+        message=(
+            f"{figures.product_name} will run out in about {shown_days} "
+            f"(around {when.date().isoformat()}): "
+            f"{_amount(figures.current_stock, unit)} in stock, "
+            f"{_amount(_decimal(daily, 2), unit)} used per day over the last "
+            f"{lookback} days. Reorder before then."
+        ),
+        data={
+            "product_id": str(figures.product_id),
+            "product_name": figures.product_name,
+            "unit": unit,
+            "current_stock": _number(figures.current_stock),
+            "usage": _number(figures.usage),
+            "lookback_days": lookback,
+            "avg_daily_usage": _number(daily, 4),
+            "days_until_stockout": _number(days, 2),
+            "prediction_days": _number(settings.stockout_prediction_days),
+            "predicted_stockout_date": when.date().isoformat(),
+            "predicted_stockout_at": when.isoformat(),
+        },
+    )
 
 
 def _decimal(value: Fraction, places: int) -> Decimal:
@@ -319,14 +402,21 @@ def evaluate(
     products: Sequence[ProductFigures],
     settings: RuleSettings,
     now: datetime,
+    *,
+    named: Mapping[UUID, ProductDetails] | None = None,
 ) -> Evaluation:
-    """Every draft one monitor run calls for: packages (by name, id), bottlenecks, stockouts."""
-    by_id = {p.product_id: p for p in products}
-    packages = package_drafts(snapshot, by_id, settings)
-    bottlenecks = bottleneck_drafts(snapshot, by_id, settings)
-    stockouts = stockout_drafts(products, settings, now)
+    """Every alert one monitor run calls for: packages (by name, id), bottlenecks, stockouts.
+
+    `products` are the figures the stockout rule judges; package alerts also name the products
+    in `named` (the limiting ones), whose usage they do not need.
+    """
+    by_id: dict[UUID, NamedProduct] = {p.product_id: p for p in products}
+    by_id.update(named or {})
+    packages = package_alerts(snapshot, by_id, settings)
+    bottlenecks = bottleneck_alerts(snapshot, by_id, settings)
+    stockouts = stockout_alerts(products, settings, now)
     return Evaluation(
-        drafts=(*packages, *bottlenecks, *stockouts),
+        alerts=(*packages, *bottlenecks, *stockouts),
         packages_checked=sum(1 for i in snapshot if i.status in _EVALUATED),
         products_checked=sum(1 for p in products if p.is_active),
         bottlenecks_detected=len(bottlenecks),

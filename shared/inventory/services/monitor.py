@@ -1,10 +1,10 @@
 """The monitor job (SPEC §5): evaluate everything, claim cooldowns, store what is due.
 
 A run costs a constant number of round trips whatever the catalogue size: one statement for
-the unavailable and low packages, one for the products about to run out, one concurrent batch
-of cooldown claims and one batch insert. Only notifications whose claim succeeded are
-inserted; when the insert fails the claims are released, so the next run sends them instead
-of the cooldown swallowing them.
+the unavailable and low packages and one for the products about to run out (at the same time,
+on two connections sharing one snapshot), one concurrent batch of cooldown claims and one
+batch insert. Only notifications whose claim succeeded are inserted; when the insert fails
+the claims are released, so the next run sends them instead of the cooldown swallowing them.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -23,13 +22,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from inventory.config import Settings, get_settings
 from inventory.data.availability_sql import ProblemPackages, fetch_problem_packages
 from inventory.data.cooldowns import Claim, ClaimOutcome, CooldownStore, get_cooldown_store
-from inventory.data.db import database
+from inventory.data.db import Connection, database, read_in_one_snapshot
 from inventory.data.notifications import insert_notifications
 from inventory.data.usage import StockoutCandidates, fetch_stockout_candidates
 from inventory.errors import ConfigurationError, DependencyUnavailableError, InventoryError
 from inventory.models.notifications import MonitorResult, MonitorSummary
 from inventory.observability import logger, metrics
-from inventory.rules.notification_draft import NotificationDraft
+from inventory.rules.notification_draft import Alert, CooldownKey, NotificationDraft
 from inventory.rules.notifications import Evaluation, RuleSettings, evaluate
 
 
@@ -40,9 +39,12 @@ class Delivery(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class DraftOutcome:
-    draft: NotificationDraft
+class AlertOutcome:
+    key: CooldownKey
     delivery: Delivery
+    # Written only for a claimed alert (and for one that came written): a suppressed alert's
+    # text is never built.
+    draft: NotificationDraft | None = None
     notification_id: UUID | None = None
     error: str | None = None
 
@@ -79,8 +81,7 @@ def describe_failure(error: Exception) -> str:
     return type(error).__name__
 
 
-def _claim(store: CooldownStore, drafts: Sequence[NotificationDraft], now: datetime) -> list[Claim]:
-    keys = [d.cooldown_key for d in drafts]
+def _claim(store: CooldownStore, keys: Sequence[CooldownKey], now: datetime) -> list[Claim]:
     try:
         return store.claim_many(keys, now)
     except Exception as error:  # noqa: BLE001 (a store fault must not stop the run)
@@ -97,32 +98,37 @@ def _release(store: CooldownStore, claims: Sequence[Claim]) -> str | None:
     return None
 
 
+def _as_alert(item: Alert | NotificationDraft) -> Alert:
+    return item if isinstance(item, Alert) else Alert.of(item)
+
+
 def deliver(
-    drafts: Sequence[NotificationDraft],
+    items: Sequence[Alert | NotificationDraft],
     store: CooldownStore,
     now: datetime,
     *,
     insert: Inserter = insert_into_database,
-) -> list[DraftOutcome]:
-    """Claim every draft's cooldown concurrently, then insert the claimed ones in one batch."""
-    if not drafts:
+) -> list[AlertOutcome]:
+    """Claim every alert's cooldown concurrently, then write the claimed ones and insert them
+    in one batch."""
+    if not items:
         return []
-    claims = _claim(store, drafts, now)
-    outcomes: dict[int, DraftOutcome] = {}
+    alerts = [_as_alert(item) for item in items]
+    claims = _claim(store, [alert.key for alert in alerts], now)
+    outcomes: dict[int, AlertOutcome] = {}
     claimed: list[int] = []
-    for index, (draft, claim) in enumerate(zip(drafts, claims, strict=True)):
+    for index, (alert, claim) in enumerate(zip(alerts, claims, strict=True)):
         if claim.outcome is ClaimOutcome.CLAIMED:
             claimed.append(index)
         elif claim.outcome is ClaimOutcome.SUPPRESSED:
-            outcomes[index] = DraftOutcome(draft, Delivery.SUPPRESSED)
+            outcomes[index] = AlertOutcome(alert.key, Delivery.SUPPRESSED)
         else:
             reason = f"cooldown claim failed: {claim.error or 'no answer'}"
-            outcomes[index] = DraftOutcome(draft, Delivery.FAILED, error=reason)
+            outcomes[index] = AlertOutcome(alert.key, Delivery.FAILED, error=reason)
     if claimed:
-        outcomes.update(
-            _insert_claimed(store, insert, [drafts[i] for i in claimed], claims, claimed)
-        )
-    return [outcomes[i] for i in range(len(drafts))]
+        drafts = [alerts[i].draft() for i in claimed]
+        outcomes.update(_insert_claimed(store, insert, drafts, claims, claimed))
+    return [outcomes[i] for i in range(len(alerts))]
 
 
 def _insert_claimed(
@@ -131,7 +137,7 @@ def _insert_claimed(
     drafts: list[NotificationDraft],
     claims: list[Claim],
     indexes: list[int],
-) -> dict[int, DraftOutcome]:
+) -> dict[int, AlertOutcome]:
     try:
         ids = insert(drafts)
     except (InventoryError, psycopg.Error) as error:
@@ -140,7 +146,7 @@ def _insert_claimed(
         reason += "; claims released" if released is None else f"; release failed: {released}"
         logger.warning("Notification insert failed", extra={"reason": reason})
         return {
-            i: DraftOutcome(d, Delivery.FAILED, error=reason)
+            i: AlertOutcome(d.cooldown_key, Delivery.FAILED, draft=d, error=reason)
             for i, d in zip(indexes, drafts, strict=True)
         }
     for draft, notification_id in zip(drafts, ids, strict=True):
@@ -153,7 +159,7 @@ def _insert_claimed(
             },
         )
     return {
-        i: DraftOutcome(d, Delivery.SENT, notification_id=n)
+        i: AlertOutcome(d.cooldown_key, Delivery.SENT, draft=d, notification_id=n)
         for i, d, n in zip(indexes, drafts, ids, strict=True)
     }
 
@@ -173,33 +179,43 @@ class AlertableSnapshot:
 
 
 def load_alertable(
-    connection: psycopg.Connection[Any], settings: Settings, now: datetime
+    settings: Settings, now: datetime, *, after_export: Callable[[], object] | None = None
 ) -> AlertableSnapshot:
-    """Two statements, whatever the catalogue size.
+    """Two statements at once, on two connections reading one snapshot, at any catalogue size.
 
     Healthy packages and products that last long enough never produce a draft, so SQL leaves
     them out (make bench: 100k packages). The rules still decide every draft, from the same
-    figures the full snapshot would give them for the rows they see.
+    figures the full snapshot would give them for the rows they see. One snapshot: a stock
+    change committed meanwhile shows in both halves or in neither. `after_export` is a test
+    seam (see read_in_one_snapshot).
     """
-    problems = fetch_problem_packages(connection, settings.package_low_stock_threshold)
-    named = {p for item in problems.packages for p in item.limiting_product_ids}
-    candidates = fetch_stockout_candidates(
-        connection,
-        now,
-        lookback_days=settings.stockout_lookback_days,
-        prediction_days=settings.stockout_prediction_days,
-        named=named,
-    )
-    return AlertableSnapshot(problems, candidates)
+
+    def problems(connection: Connection) -> ProblemPackages:
+        return fetch_problem_packages(connection, settings.package_low_stock_threshold)
+
+    def candidates(connection: Connection) -> StockoutCandidates:
+        return fetch_stockout_candidates(
+            connection,
+            now,
+            lookback_days=settings.stockout_lookback_days,
+            prediction_days=settings.stockout_prediction_days,
+        )
+
+    # The usage aggregation is the longer of the two: it goes to the worker thread.
+    found, predicted = read_in_one_snapshot(problems, candidates, after_export=after_export)
+    return AlertableSnapshot(found, predicted)
 
 
 def _evaluate(now: datetime) -> Evaluation:
     """The rules over what can raise an alert; the counts come from SQL."""
     settings = get_settings()
-    with database() as connection:
-        snapshot = load_alertable(connection, settings, now)
+    snapshot = load_alertable(settings, now)
     evaluation = evaluate(
-        snapshot.problems.packages, snapshot.candidates.products, rule_settings(settings), now
+        snapshot.problems.packages,
+        snapshot.candidates.products,
+        rule_settings(settings),
+        now,
+        named=snapshot.problems.limiting_products,
     )
     return replace(
         evaluation,
@@ -208,9 +224,9 @@ def _evaluate(now: datetime) -> Evaluation:
     )
 
 
-def _errors_of(outcomes: Sequence[DraftOutcome]) -> list[str]:
+def _errors_of(outcomes: Sequence[AlertOutcome]) -> list[str]:
     return [
-        f"{o.draft.type.value} {o.draft.reference_id}: {o.error}"
+        f"{o.key.type.value} {o.key.reference_id}: {o.error}"
         for o in outcomes
         if o.delivery is Delivery.FAILED
     ]
@@ -253,7 +269,7 @@ def run_monitor(
         logger.error("Monitor run failed", extra={"errors": result.summary.errors})
         _record_metrics(result)
         return result
-    outcomes = _deliver_with(store, evaluation.drafts, now)
+    outcomes = _deliver_with(store, evaluation.alerts, now)
     sent = sum(1 for o in outcomes if o.delivery is Delivery.SENT)
     result = MonitorResult(
         success=True,
@@ -293,16 +309,16 @@ def resolve_store(store: CooldownStore | None) -> CooldownStore:
 
 
 def _deliver_with(
-    store: CooldownStore | None, drafts: Sequence[NotificationDraft], now: datetime
-) -> list[DraftOutcome]:
-    if not drafts:
+    store: CooldownStore | None, alerts: Sequence[Alert], now: datetime
+) -> list[AlertOutcome]:
+    if not alerts:
         return []
     try:
         chosen = resolve_store(store)
     except InventoryError as error:
         reason = f"cooldown store unavailable: {describe_failure(error)}"
-        return [DraftOutcome(d, Delivery.FAILED, error=reason) for d in drafts]
-    return deliver(drafts, chosen, now)
+        return [AlertOutcome(a.key, Delivery.FAILED, error=reason) for a in alerts]
+    return deliver(alerts, chosen, now)
 
 
 def _elapsed_ms(started: float) -> int:

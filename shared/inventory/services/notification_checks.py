@@ -7,13 +7,12 @@ one cooldown: a package checked by hand is not notified again by the next run.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from uuid import UUID
 
 from inventory.config import get_settings
+from inventory.data.availability_sql import fetch_problem_packages, fetch_product_details
 from inventory.data.cooldowns import CooldownStore
 from inventory.data.db import database
-from inventory.data.usage import fetch_stockout_candidates
 from inventory.errors import DependencyUnavailableError
 from inventory.models.notifications import (
     BottleneckCheck,
@@ -28,10 +27,9 @@ from inventory.rules.notification_draft import NotificationType
 from inventory.rules.notifications import bottleneck_drafts, package_drafts
 from inventory.services import availability
 from inventory.services.monitor import (
+    AlertOutcome,
     Delivery,
-    DraftOutcome,
     deliver,
-    load_alertable,
     resolve_store,
     rule_settings,
     run_monitor_for_http,
@@ -44,26 +42,24 @@ _QUIET_REASONS = {
 }
 
 
-def _result(outcome: DraftOutcome, cooldown_hours: object) -> CheckResult:
-    draft = outcome.draft
-    if outcome.delivery is Delivery.SENT:
+def _result(outcome: AlertOutcome, cooldown_hours: object) -> CheckResult:
+    key = outcome.key
+    if outcome.delivery is Delivery.SENT and outcome.draft is not None:
         return CheckResult(
             triggered=True,
             notification_id=outcome.notification_id,
-            type=draft.type,
-            reason=draft.title,
-            reference_id=draft.reference_id,
+            type=key.type,
+            reason=outcome.draft.title,
+            reference_id=key.reference_id,
         )
     if outcome.delivery is Delivery.SUPPRESSED:
         reason = (
-            f"A {draft.type.value} notification was already sent within the last "
+            f"A {key.type.value} notification was already sent within the last "
             f"{cooldown_hours} hours (cooldown)."
         )
     else:
         reason = f"Not sent: {outcome.error}"
-    return CheckResult(
-        triggered=False, type=draft.type, reason=reason, reference_id=draft.reference_id
-    )
+    return CheckResult(triggered=False, type=key.type, reason=reason, reference_id=key.reference_id)
 
 
 def check_package(
@@ -74,18 +70,11 @@ def check_package(
     settings = get_settings()
     with database() as connection:
         item = availability.one_package(connection, package_id)
-        by_id = {}
+        named = {}
         if item.status in (Status.UNAVAILABLE, Status.LOW_STOCK):
-            # Only the figures of the products this package's notification may name.
-            named = fetch_stockout_candidates(
-                connection,
-                now,
-                lookback_days=settings.stockout_lookback_days,
-                prediction_days=Decimal(0),
-                named=item.limiting_product_ids,
-            )
-            by_id = {p.product_id: p for p in named.products}
-    drafts = package_drafts([item], by_id, rule_settings(settings))
+            # What this package's notification says about the products it names.
+            named = fetch_product_details(connection, item.limiting_product_ids)
+    drafts = package_drafts([item], named, rule_settings(settings))
     if not drafts:
         reason = _QUIET_REASONS.get(item.status, "{name} needs no notification.")
         return CheckResult(
@@ -106,10 +95,12 @@ def check_bottlenecks(
     """Notify about every product that limits enough unavailable or low packages."""
     now = now or datetime.now(UTC)
     settings = get_settings()
+    # Bottlenecks need no usage: the problem packages and their limiting products suffice.
     with database() as connection:
-        snapshot = load_alertable(connection, settings, now)
-    by_id = {p.product_id: p for p in snapshot.candidates.products}
-    drafts = bottleneck_drafts(snapshot.problems.packages, by_id, rule_settings(settings))
+        problems = fetch_problem_packages(connection, settings.package_low_stock_threshold)
+    drafts = bottleneck_drafts(
+        problems.packages, problems.limiting_products, rule_settings(settings)
+    )
     outcomes = deliver(drafts, resolve_store(store), now) if drafts else []
     return [_result(o, settings.notification_cooldown_hours) for o in outcomes]
 
