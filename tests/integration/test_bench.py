@@ -78,20 +78,25 @@ def test_bench_ids_match_the_generated_ids(db: psycopg.Connection[Any]) -> None:
 def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     output = tmp_path / "results.json"
 
-    status = bench.main(["--sizes", "80", "--repeat", "1", "--output", str(output)])
+    # 200 packages: small, yet with alerts for the warm run to find in its cooldown.
+    status = bench.main(["--sizes", "200", "--repeat", "1", "--output", str(output)])
 
     assert status == 0
     (result,) = json.loads(output.read_text())
-    assert result["packages"] == 80
+    assert result["packages"] == 200
     assert result["cpu_count"] >= 1
     assert result["python_version"]
     monitor = result["monitor"]
     assert monitor["cold_errors"] == 0
     assert monitor["warm_errors"] == 0
+    assert monitor["cold_notifications_sent"] > 0
     # Warm: every alert the cold run sent is now inside its cooldown.
     assert monitor["summary"]["notifications_sent"] == 0
     assert monitor["summary"]["notifications_suppressed"] == monitor["cold_notifications_sent"]
-    assert monitor["warm_sql_statements"] >= 1
+    assert monitor["warm_sql_statements"] == monitor["cold_sql_statements"] - 1  # no insert
+    # Warm, the cooldown digest names every live entry: its header and its chunk, nothing else.
+    assert monitor["warm_dynamodb_requests"] == 2
+    assert result["bare_sql_with_usage"]["median_ms"] > 0
     assert result["availability_handler"]["first_status"] == 200
     assert result["cold_starts"], "every template function is started"
     assert all("error" not in figures for figures in result["cold_starts"].values())

@@ -221,3 +221,22 @@ def test_a_new_digest_replaces_the_old_chunks(
     assert len(chunks) == 1
     digest = cooldown_digest.read_digest(client, cooldown_table, PARTITION_KEY)
     assert len(digest.entries) == 6
+
+
+def test_a_clear_that_deletes_nothing_still_repairs_a_lost_invalidation(
+    cooldown_table: str, moto_endpoint: str, client: Any
+) -> None:
+    held = keys(2)
+    store, _ = counted_store(cooldown_table, moto_endpoint)
+    store.claim_many(held, NOW)
+    # A clear whose generation bump was lost: the entries are gone, the digest still names them.
+    for entry in held:
+        client.delete_item(
+            TableName=cooldown_table,
+            Key={PARTITION_KEY: {"S": f"{entry.type.value}#{entry.reference_id}"}},
+        )
+    assert outcomes(store.claim_many(held, NOW)) == {ClaimOutcome.SUPPRESSED: 2}
+
+    assert store.clear() == 0
+
+    assert outcomes(store.claim_many(held, NOW)) == {ClaimOutcome.CLAIMED: 2}

@@ -1,6 +1,7 @@
 """Notification cooldowns: the interface the monitor uses, and its implementations.
 
-`DynamoCooldownStore` keeps one item per (type, reference) in the DynamoDB table; the
+`DynamoCooldownStore` keeps one item per (type, reference) in the DynamoDB table, plus a digest
+of the live ones (data/cooldown_digest.py) that lets a warm run skip reading them; the
 `DisabledCooldownStore` stands in when NOTIFICATION_COOLDOWN_HOURS is 0. `get_cooldown_store()`
 picks one from the settings.
 
@@ -423,14 +424,13 @@ class DynamoCooldownStore:
         # A NotificationType (a StrEnum) is welcome too: str() gives its value.
         type = None if type is None else str(type)
         try:
-            deleted = self._delete_matching(type, reference_id)
+            return self._delete_matching(type, reference_id)
         except _dynamo_errors() as error:
-            # Some entries may be gone already: no digest may still list them as live.
-            self._invalidate_digest()
             raise _unavailable(error) from error
-        if deleted:
+        finally:
+            # Even when nothing (or not everything) was deleted: a clear repeated after a
+            # lost invalidation must repair it.
             self._invalidate_digest()
-        return deleted
 
     def _delete_matching(self, type: str | None, reference_id: UUID | None) -> int:
         if type is not None and reference_id is not None:
