@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from inventory import deadline
 from inventory.http import ERROR_RESPONSES, build_app
 from inventory.models.envelope import Envelope, ok
 from inventory.models.notifications import CheckData, CooldownStats, NotificationCheckRequest
@@ -23,7 +24,12 @@ app = build_app()
 def post_notification_check(
     request: Annotated[NotificationCheckRequest | None, Body()] = None,
 ) -> Envelope[CheckData]:
-    return ok(notification_checks.run_check(request or NotificationCheckRequest()))
+    return ok(
+        notification_checks.run_check(
+            request or NotificationCheckRequest(),
+            deadline=deadline.for_invocation(app.lambda_context),
+        )
+    )
 
 
 @app.get(

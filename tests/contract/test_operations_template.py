@@ -175,6 +175,7 @@ def test_dashboard_shows_the_seed_metrics_and_is_valid_json() -> None:
         "MonitorErrors",
         "MonitorRunFailed",
         "NotificationsSuppressed",
+        "NotificationsDeferred",
     } <= shown
 
 

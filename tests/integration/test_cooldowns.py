@@ -22,6 +22,7 @@ from inventory.data.cooldowns import (
 from inventory.errors import DependencyUnavailableError
 from inventory.rules.notification_draft import CooldownKey, NotificationType
 from tests.support import dynamo, services
+from tests.support.fakes import DeadlineAfter
 
 NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(hours=24)
@@ -407,3 +408,28 @@ def test_release_against_an_unreachable_endpoint_does_not_raise(
     unreachable.release([claim])  # logged; the entry would expire on its own
 
     assert unreachable.claim_many([claim.key], NOW)[0].outcome is ClaimOutcome.FAILED
+
+
+def test_claims_not_started_by_the_deadline_are_deferred_and_write_nothing(
+    store: DynamoCooldownStore, client: Any, cooldown_table: str
+) -> None:
+    keys = [key() for _ in range(6)]
+
+    claims = store.claim_many(keys, NOW, deadline=DeadlineAfter(2))
+
+    assert sorted(outcomes(claims)) == sorted(
+        [ClaimOutcome.CLAIMED] * 2 + [ClaimOutcome.DEFERRED] * 4
+    )
+    claimed = {c.key for c in claims if c.outcome is ClaimOutcome.CLAIMED}
+    assert {item["reference_id"]["S"] for item in items(client, cooldown_table)} == {
+        str(k.reference_id) for k in claimed
+    }
+    # Out of time the digest waits: the insert of the claimed alerts comes first.
+    assert (
+        client.get_item(TableName=cooldown_table, Key={PARTITION_KEY: {"S": "#digest"}}).get("Item")
+        is None
+    )
+    later = store.claim_many(keys, NOW)
+    assert sorted(outcomes(later)) == sorted(
+        [ClaimOutcome.SUPPRESSED] * 2 + [ClaimOutcome.CLAIMED] * 4
+    )

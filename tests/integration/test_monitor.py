@@ -215,3 +215,25 @@ def test_failing_insert_releases_the_claims_and_the_next_run_sends(
     retry = run_monitor(NOW + timedelta(minutes=10))
     assert retry.summary.notifications_sent == 5
     assert notification_keys(bar) == EXPECTED
+
+
+def test_a_run_out_of_time_defers_its_claims_and_the_next_run_sends_them_once(
+    bar: psycopg.Connection[Any],
+) -> None:
+    from inventory.deadline import MonotonicDeadline
+
+    late = run_monitor(NOW, deadline=MonotonicDeadline.after(0))
+
+    assert late.success is True
+    assert late.summary.notifications_sent == 0
+    assert late.summary.notifications_deferred == 5
+    assert late.summary.errors == [
+        "5 notifications deferred to the next run: the run reached its time limit"
+    ]
+    assert notification_keys(bar) == []
+    assert get_cooldown_store().stats(NOW) == {}
+
+    next_run = run_monitor(NOW + timedelta(minutes=10))
+    assert next_run.summary.notifications_sent == 5
+    assert next_run.summary.notifications_deferred == 0
+    assert notification_keys(bar) == EXPECTED

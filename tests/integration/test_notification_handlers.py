@@ -55,6 +55,23 @@ def test_scheduled_event_runs_the_monitor_and_returns_the_result(
     assert len(notification_keys(bar)) == 3
 
 
+def test_scheduled_run_keeps_its_reserve_of_the_lambda_s_remaining_time(
+    bar: psycopg.Connection[Any],
+) -> None:
+    # Four seconds left is inside the reserve for the insert: no claim may start.
+    context = FakeLambdaContext()
+    context.get_remaining_time_in_millis = lambda: 4_000  # type: ignore[method-assign]
+
+    result = inventory_monitor.lambda_handler(
+        load_event("inventory_monitor_scheduled.json"), context
+    )
+
+    assert result["success"] is True
+    assert result["summary"]["notifications_deferred"] == 3
+    assert result["summary"]["notifications_sent"] == 0
+    assert notification_keys(bar) == []
+
+
 def test_scheduled_event_with_the_database_down_returns_success_false(
     service_env: pytest.MonkeyPatch, cooldown_table: str, lambda_context: FakeLambdaContext
 ) -> None:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from inventory.data.cooldowns import Claim, ClaimOutcome
+from inventory.deadline import Deadline
 from inventory.rules.notification_draft import CooldownKey
 
 
@@ -26,9 +27,16 @@ class InMemoryCooldownStore:
         self.fail_with: str | None = None
         self._lock = threading.Lock()
 
-    def claim_many(self, keys: Sequence[CooldownKey], now: datetime) -> list[Claim]:
+    def claim_many(
+        self, keys: Sequence[CooldownKey], now: datetime, *, deadline: Deadline | None = None
+    ) -> list[Claim]:
         with self._lock:
-            return [self._claim(key, now) for key in keys]
+            return [
+                Claim(key, ClaimOutcome.DEFERRED)
+                if deadline is not None and deadline.expired()
+                else self._claim(key, now)
+                for key in keys
+            ]
 
     def _claim(self, key: CooldownKey, now: datetime) -> Claim:
         if self.fail_with is not None:
@@ -67,3 +75,17 @@ class InMemoryCooldownStore:
 
     def ping(self) -> None:
         return None
+
+
+class DeadlineAfter:
+    """A Deadline that lets `checks` calls of expired() through, then expires: the run's
+    time running out at an exact point, without sleeping."""
+
+    def __init__(self, checks: int) -> None:
+        self._left = checks
+        self._lock = threading.Lock()
+
+    def expired(self) -> bool:
+        with self._lock:
+            self._left -= 1
+            return self._left < 0

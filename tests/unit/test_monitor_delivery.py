@@ -18,7 +18,7 @@ from inventory.rules.notification_draft import (
     ReferenceType,
 )
 from inventory.services.monitor import Delivery, deliver
-from tests.support.fakes import InMemoryCooldownStore
+from tests.support.fakes import DeadlineAfter, InMemoryCooldownStore
 
 NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
 
@@ -92,7 +92,9 @@ def test_failed_claims_send_nothing_and_report_the_reason() -> None:
 
 def test_a_store_that_raises_fails_every_draft_without_inserting() -> None:
     class ExplodingStore(InMemoryCooldownStore):
-        def claim_many(self, keys: Sequence[CooldownKey], now: datetime) -> list[Claim]:
+        def claim_many(
+            self, keys: Sequence[CooldownKey], now: datetime, *, deadline: object = None
+        ) -> list[Claim]:
             raise DependencyUnavailableError("The cooldown table did not answer.")
 
     insert = RecordingInserter()
@@ -142,3 +144,23 @@ def test_a_suppressed_alert_is_never_written_out() -> None:
     assert outcomes[0].draft is None
     assert written == ["B"]
     assert insert.batches[-1] == [draft("B")]
+
+
+def test_alerts_not_claimed_by_the_deadline_are_deferred_and_sent_by_the_next_run() -> None:
+    store, insert = InMemoryCooldownStore(), RecordingInserter()
+    alerts = [draft("A"), draft("B"), draft("C")]
+
+    first = deliver(alerts, store, NOW, insert=insert, deadline=DeadlineAfter(2))
+    assert [o.delivery for o in first] == [Delivery.SENT, Delivery.SENT, Delivery.DEFERRED]
+    assert first[2].draft is None
+
+    second = deliver(alerts, store, NOW + timedelta(minutes=10), insert=insert)
+    assert [o.delivery for o in second] == [
+        Delivery.SUPPRESSED,
+        Delivery.SUPPRESSED,
+        Delivery.SENT,
+    ]
+    # Every alert stored exactly once across the two runs.
+    assert [d.reference_id for batch in insert.batches for d in batch] == [
+        a.reference_id for a in alerts
+    ]

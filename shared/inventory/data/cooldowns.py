@@ -26,6 +26,7 @@ from uuid import UUID, uuid4
 
 from inventory.config import get_settings
 from inventory.data import cooldown_digest
+from inventory.deadline import Deadline
 from inventory.errors import DependencyUnavailableError
 from inventory.observability import logger
 from inventory.rules.notification_draft import CooldownKey
@@ -38,6 +39,7 @@ class ClaimOutcome(StrEnum):
     CLAIMED = "claimed"  # no live entry existed; ours now blocks others until it expires
     SUPPRESSED = "suppressed"  # a live entry exists: inside the cooldown, send nothing
     FAILED = "failed"  # the store did not answer: send nothing (no claim, no send)
+    DEFERRED = "deferred"  # the run's deadline passed before the claim was tried
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +52,13 @@ class Claim:
 
 
 class CooldownStore(Protocol):
-    def claim_many(self, keys: Sequence[CooldownKey], now: datetime) -> list[Claim]:
-        """Atomically claim each key (conditional write), concurrently; same order as keys."""
+    def claim_many(
+        self, keys: Sequence[CooldownKey], now: datetime, *, deadline: Deadline | None = None
+    ) -> list[Claim]:
+        """Atomically claim each key (conditional write), concurrently; same order as keys.
+
+        Keys whose claim has not started when `deadline` expires come back DEFERRED.
+        """
         ...
 
     def release(self, claims: Sequence[Claim]) -> None:
@@ -177,7 +184,9 @@ class DynamoCooldownStore:
 
     # -- claims ------------------------------------------------------------------------------
 
-    def claim_many(self, keys: Sequence[CooldownKey], now: datetime) -> list[Claim]:
+    def claim_many(
+        self, keys: Sequence[CooldownKey], now: datetime, *, deadline: Deadline | None = None
+    ) -> list[Claim]:
         """Conditional PutItem per key, concurrently; never raises for a DynamoDB fault."""
         if not keys:
             return []
@@ -188,7 +197,7 @@ class DynamoCooldownStore:
             reason = _describe_failure(error)
             return [Claim(key, ClaimOutcome.FAILED, error=reason) for key in keys]
         if len(keys) == 1:
-            return [self._claim(client, keys[0], now, now_epoch)]
+            return [self._claim(client, keys[0], now, now_epoch, deadline)]
         # (make bench) With the cooldown warm, almost every key has a live entry. The digest
         # names most of them in two requests; one consistent BatchGetItem per 100 of the
         # others finds the rest, and only keys without a live entry pay a conditional PutItem.
@@ -212,11 +221,15 @@ class DynamoCooldownStore:
             workers = min(self._max_workers, len(pending))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
                 # map keeps the input order whatever order the answers arrive in.
-                answers = pool.map(lambda i: self._claim(client, keys[i], now, now_epoch), pending)
+                answers = pool.map(
+                    lambda i: self._claim(client, keys[i], now, now_epoch, deadline), pending
+                )
                 for index, claim in zip(pending, answers, strict=True):
                     claims[index] = claim
         claimed = {c.key: c.expires_at for c in claims if c.expires_at is not None}
-        if digest is not None and (found or claimed):
+        out_of_time = deadline is not None and deadline.expired()
+        # Out of time, the insert of what was claimed comes first; the digest can wait a run.
+        if digest is not None and (found or claimed) and not out_of_time:
             self._write_digest(client, digest.generation, {**live, **claimed}, now_epoch)
         return claims
 
@@ -312,8 +325,15 @@ class DynamoCooldownStore:
         return items
 
     def _claim(
-        self, client: DynamoDBClient, key: CooldownKey, now: datetime, now_epoch: float
+        self,
+        client: DynamoDBClient,
+        key: CooldownKey,
+        now: datetime,
+        now_epoch: float,
+        deadline: Deadline | None = None,
     ) -> Claim:
+        if deadline is not None and deadline.expired():
+            return Claim(key, ClaimOutcome.DEFERRED)
         token = str(uuid4())
         # Whole seconds, as DynamoDB's TTL wants; the ceiling keeps the window at least whole.
         expires_at = math.ceil(now_epoch + self.window.total_seconds())
@@ -493,7 +513,9 @@ def _unavailable(error: Exception) -> DependencyUnavailableError:
 class DisabledCooldownStore:
     """NOTIFICATION_COOLDOWN_HOURS=0: every claim succeeds and nothing is written."""
 
-    def claim_many(self, keys: Sequence[CooldownKey], now: datetime) -> list[Claim]:
+    def claim_many(
+        self, keys: Sequence[CooldownKey], now: datetime, *, deadline: Deadline | None = None
+    ) -> list[Claim]:
         return [Claim(key, ClaimOutcome.CLAIMED) for key in keys]
 
     def release(self, claims: Sequence[Claim]) -> None:

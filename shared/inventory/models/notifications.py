@@ -22,6 +22,13 @@ class MonitorSummary(BaseModel):
     notifications_suppressed: int = Field(
         default=0, description="Notifications held back by a live cooldown entry."
     )
+    notifications_deferred: int = Field(
+        default=0,
+        description=(
+            "Notifications not claimed because the run reached its time limit; the next run "
+            "sends them."
+        ),
+    )
 
 
 class MonitorResult(BaseModel):

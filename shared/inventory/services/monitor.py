@@ -25,6 +25,7 @@ from inventory.data.cooldowns import Claim, ClaimOutcome, CooldownStore, get_coo
 from inventory.data.db import Connection, database, read_in_one_snapshot
 from inventory.data.notifications import insert_notifications
 from inventory.data.usage import StockoutCandidates, fetch_stockout_candidates
+from inventory.deadline import Deadline
 from inventory.errors import ConfigurationError, DependencyUnavailableError, InventoryError
 from inventory.models.notifications import MonitorResult, MonitorSummary
 from inventory.observability import logger, metrics
@@ -36,6 +37,7 @@ class Delivery(StrEnum):
     SENT = "sent"
     SUPPRESSED = "suppressed"  # a live cooldown entry exists
     FAILED = "failed"  # no claim, or the insert failed (claim released)
+    DEFERRED = "deferred"  # the run's time ran out before its claim: the next run sends it
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +83,11 @@ def describe_failure(error: Exception) -> str:
     return type(error).__name__
 
 
-def _claim(store: CooldownStore, keys: Sequence[CooldownKey], now: datetime) -> list[Claim]:
+def _claim(
+    store: CooldownStore, keys: Sequence[CooldownKey], now: datetime, deadline: Deadline | None
+) -> list[Claim]:
     try:
-        return store.claim_many(keys, now)
+        return store.claim_many(keys, now, deadline=deadline)
     except Exception as error:  # noqa: BLE001 (a store fault must not stop the run)
         reason = describe_failure(error)
         return [Claim(key=k, outcome=ClaimOutcome.FAILED, error=reason) for k in keys]
@@ -108,13 +112,14 @@ def deliver(
     now: datetime,
     *,
     insert: Inserter = insert_into_database,
+    deadline: Deadline | None = None,
 ) -> list[AlertOutcome]:
     """Claim every alert's cooldown concurrently, then write the claimed ones and insert them
-    in one batch."""
+    in one batch. Claims not started by `deadline` are DEFERRED (nothing written for them)."""
     if not items:
         return []
     alerts = [_as_alert(item) for item in items]
-    claims = _claim(store, [alert.key for alert in alerts], now)
+    claims = _claim(store, [alert.key for alert in alerts], now, deadline)
     outcomes: dict[int, AlertOutcome] = {}
     claimed: list[int] = []
     for index, (alert, claim) in enumerate(zip(alerts, claims, strict=True)):
@@ -122,6 +127,8 @@ def deliver(
             claimed.append(index)
         elif claim.outcome is ClaimOutcome.SUPPRESSED:
             outcomes[index] = AlertOutcome(alert.key, Delivery.SUPPRESSED)
+        elif claim.outcome is ClaimOutcome.DEFERRED:
+            outcomes[index] = AlertOutcome(alert.key, Delivery.DEFERRED)
         else:
             reason = f"cooldown claim failed: {claim.error or 'no answer'}"
             outcomes[index] = AlertOutcome(alert.key, Delivery.FAILED, error=reason)
@@ -225,23 +232,36 @@ def _evaluate(now: datetime) -> Evaluation:
 
 
 def _errors_of(outcomes: Sequence[AlertOutcome]) -> list[str]:
-    return [
+    errors = [
         f"{o.key.type.value} {o.key.reference_id}: {o.error}"
         for o in outcomes
         if o.delivery is Delivery.FAILED
     ]
+    deferred = _count(outcomes, Delivery.DEFERRED)
+    if deferred:
+        # One line, not one per alert: the cause is the run's time, not the alerts.
+        errors.append(
+            f"{deferred} notifications deferred to the next run: the run reached its time limit"
+        )
+    return errors
+
+
+def _count(outcomes: Sequence[AlertOutcome], delivery: Delivery) -> int:
+    return sum(1 for o in outcomes if o.delivery is delivery)
 
 
 def run_monitor(
     now: datetime | None = None,
     *,
     store: CooldownStore | None = None,
+    deadline: Deadline | None = None,
     raise_configuration_errors: bool = False,
 ) -> MonitorResult:
     """One monitor run. Expected faults end up in `summary.errors`, never as an exception.
 
     A configuration error is reported without its details (they stay in the log); HTTP
-    callers ask for it to be raised so it becomes a 500, not a retryable 503.
+    callers ask for it to be raised so it becomes a 500, not a retryable 503. Claims stop at
+    `deadline` (the Lambda's remaining time less a reserve): the rest waits for the next run.
     """
     started = time.perf_counter()
     now = now or datetime.now(UTC)
@@ -269,8 +289,8 @@ def run_monitor(
         logger.error("Monitor run failed", extra={"errors": result.summary.errors})
         _record_metrics(result)
         return result
-    outcomes = _deliver_with(store, evaluation.alerts, now)
-    sent = sum(1 for o in outcomes if o.delivery is Delivery.SENT)
+    outcomes = _deliver_with(store, evaluation.alerts, now, deadline)
+    sent = _count(outcomes, Delivery.SENT)
     result = MonitorResult(
         success=True,
         timestamp=iso_timestamp(now),
@@ -282,7 +302,8 @@ def run_monitor(
             errors=_errors_of(outcomes),
             products_checked=evaluation.products_checked,
             stockouts_predicted=evaluation.stockouts_predicted,
-            notifications_suppressed=sum(1 for o in outcomes if o.delivery is Delivery.SUPPRESSED),
+            notifications_suppressed=_count(outcomes, Delivery.SUPPRESSED),
+            notifications_deferred=_count(outcomes, Delivery.DEFERRED),
         ),
     )
     logger.info(
@@ -294,10 +315,13 @@ def run_monitor(
 
 
 def run_monitor_for_http(
-    now: datetime | None = None, *, store: CooldownStore | None = None
+    now: datetime | None = None,
+    *,
+    store: CooldownStore | None = None,
+    deadline: Deadline | None = None,
 ) -> MonitorResult:
     """A run for an HTTP caller: a run that could not evaluate is a 503 with the reason."""
-    result = run_monitor(now, store=store, raise_configuration_errors=True)
+    result = run_monitor(now, store=store, deadline=deadline, raise_configuration_errors=True)
     if not result.success:
         raise DependencyUnavailableError("; ".join(result.summary.errors))
     return result
@@ -309,7 +333,7 @@ def resolve_store(store: CooldownStore | None) -> CooldownStore:
 
 
 def _deliver_with(
-    store: CooldownStore | None, alerts: Sequence[Alert], now: datetime
+    store: CooldownStore | None, alerts: Sequence[Alert], now: datetime, deadline: Deadline | None
 ) -> list[AlertOutcome]:
     if not alerts:
         return []
@@ -318,7 +342,7 @@ def _deliver_with(
     except InventoryError as error:
         reason = f"cooldown store unavailable: {describe_failure(error)}"
         return [AlertOutcome(a.key, Delivery.FAILED, error=reason) for a in alerts]
-    return deliver(alerts, chosen, now)
+    return deliver(alerts, chosen, now, deadline=deadline)
 
 
 def _elapsed_ms(started: float) -> int:
@@ -334,6 +358,7 @@ def _record_metrics(result: MonitorResult) -> None:
         "PackagesChecked": summary.packages_checked,
         "NotificationsSent": summary.notifications_sent,
         "NotificationsSuppressed": summary.notifications_suppressed,
+        "NotificationsDeferred": summary.notifications_deferred,
         "BottlenecksDetected": summary.bottlenecks_detected,
         "MonitorErrors": len(summary.errors),
         "MonitorRunFailed": int(not result.success),

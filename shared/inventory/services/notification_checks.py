@@ -13,6 +13,7 @@ from inventory.config import get_settings
 from inventory.data.availability_sql import fetch_problem_packages, fetch_product_details
 from inventory.data.cooldowns import CooldownStore
 from inventory.data.db import database
+from inventory.deadline import Deadline
 from inventory.errors import DependencyUnavailableError
 from inventory.models.notifications import (
     BottleneckCheck,
@@ -57,6 +58,8 @@ def _result(outcome: AlertOutcome, cooldown_hours: object) -> CheckResult:
             f"A {key.type.value} notification was already sent within the last "
             f"{cooldown_hours} hours (cooldown)."
         )
+    elif outcome.delivery is Delivery.DEFERRED:
+        reason = "Not sent yet: the check ran out of time; the next monitor run sends it."
     else:
         reason = f"Not sent: {outcome.error}"
     return CheckResult(triggered=False, type=key.type, reason=reason, reference_id=key.reference_id)
@@ -90,7 +93,10 @@ def check_package(
 
 
 def check_bottlenecks(
-    *, now: datetime | None = None, store: CooldownStore | None = None
+    *,
+    now: datetime | None = None,
+    store: CooldownStore | None = None,
+    deadline: Deadline | None = None,
 ) -> list[CheckResult]:
     """Notify about every product that limits enough unavailable or low packages."""
     now = now or datetime.now(UTC)
@@ -101,26 +107,37 @@ def check_bottlenecks(
     drafts = bottleneck_drafts(
         problems.packages, problems.limiting_products, rule_settings(settings)
     )
-    outcomes = deliver(drafts, resolve_store(store), now) if drafts else []
+    outcomes = deliver(drafts, resolve_store(store), now, deadline=deadline) if drafts else []
     return [_result(o, settings.notification_cooldown_hours) for o in outcomes]
 
 
-def full_check(*, now: datetime | None = None, store: CooldownStore | None = None) -> FullCheck:
-    result = run_monitor_for_http(now, store=store)
+def full_check(
+    *,
+    now: datetime | None = None,
+    store: CooldownStore | None = None,
+    deadline: Deadline | None = None,
+) -> FullCheck:
+    result = run_monitor_for_http(now, store=store, deadline=deadline)
     return FullCheck(
         summary=result.summary, timestamp=result.timestamp, duration_ms=result.duration_ms
     )
 
 
 def run_check(
-    request: NotificationCheckRequest, *, store: CooldownStore | None = None
+    request: NotificationCheckRequest,
+    *,
+    store: CooldownStore | None = None,
+    deadline: Deadline | None = None,
 ) -> PackageCheck | BottleneckCheck | FullCheck:
-    """package_id wins; check_bottlenecks alone means the bottleneck check; else everything."""
+    """package_id wins; check_bottlenecks alone means the bottleneck check; else everything.
+
+    Claims of the bottleneck and full checks stop at `deadline` (one package's single claim
+    needs none)."""
     if request.package_id is not None:
         return PackageCheck(result=check_package(request.package_id, store=store))
     if request.check_bottlenecks and not request.check_all:
-        return BottleneckCheck(results=check_bottlenecks(store=store))
-    return full_check(store=store)
+        return BottleneckCheck(results=check_bottlenecks(store=store, deadline=deadline))
+    return full_check(store=store, deadline=deadline)
 
 
 def cooldown_stats(
