@@ -209,3 +209,28 @@ def test_quantities_come_back_as_json_numbers(bar: Any, lambda_context: FakeLamb
     item = data["items"][0]
     assert (item["quantity"], item["max_sellable"]) == (0.25, 9)
     assert Decimal(str(item["quantity"])) == Decimal("0.25")
+
+
+def test_a_sale_between_the_two_reads_cannot_give_one_product_two_stocks(
+    bar: Any, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 9 limes when the Mojito's recipe is read; a sale of 8 commits before the product line's
+    # read. Both lines must then count with the same 1 lime: 0.5 + 1 needed, 1 available.
+    from inventory.data import catalog
+
+    read_specs = catalog.fetch_package_specs
+
+    def then_a_sale(connection: Any, ids: Any) -> Any:
+        specs = read_specs(connection, ids)
+        bar.execute("UPDATE products SET current_stock = 1 WHERE id = %s", (LIMES,))
+        return specs
+
+    monkeypatch.setattr(catalog, "fetch_package_specs", then_a_sale)
+    body = lines(("package_id", MOJITO, 1), ("product_id", LIMES, 1))
+
+    data = response_json(validate(lambda_context, body))["data"]
+
+    assert data["valid"] is False
+    [shortage] = data["shortages"]
+    assert (shortage["product_name"], shortage["available"]) == ("Limes", 1)
+    assert shortage["required"] == 1.5
