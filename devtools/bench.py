@@ -349,8 +349,12 @@ def _availability_spec(template: Template) -> FunctionSpec:
     raise LookupError(f"no function with code in functions/{AVAILABILITY_FUNCTION_DIR}")
 
 
+PAGE_SIZE = 1_000
+
+
 def measure_availability_handler(template: Template, repeat: int) -> dict[str, Any]:
-    """First, warm and 304 calls of the real handler with its committed event (medians)."""
+    """The real handler with its committed event: the whole list (first, warm and 304 calls;
+    a 422 once it no longer fits one Lambda response), then pages of PAGE_SIZE (medians)."""
     from devtools.lambda_runtime import LocalLambdaContext, load_function_module
 
     spec = _availability_spec(template)
@@ -364,23 +368,73 @@ def measure_availability_handler(template: Template, repeat: int) -> dict[str, A
 
     first_ms, first = call(event)
     warm = [call(event) for _ in range(repeat)]
-    etag = _header(warm[-1][1].get("headers") or {}, "etag")
     figures: dict[str, Any] = {
         "first_call_ms": first_ms,
         "first_status": first.get("statusCode"),
         "warm_call_ms": _median([ms for ms, _ in warm]),
         "response_bytes": len(str(warm[-1][1].get("body") or "")),
-        "etag": etag is not None,
-        "not_modified_ms": None,
-        "not_modified_status": None,
+        **_revalidation(call, event, warm[-1][1], repeat),
     }
-    if etag is not None:
-        conditional = json.loads(json.dumps(event))
-        conditional["headers"]["if-none-match"] = etag
-        revalidated = [call(conditional) for _ in range(repeat)]
-        figures["not_modified_ms"] = _median([ms for ms, _ in revalidated])
-        figures["not_modified_status"] = revalidated[-1][1].get("statusCode")
+    page_event = _with_query(event, {"limit": str(PAGE_SIZE)})
+    pages = [call(page_event) for _ in range(repeat)]
+    figures["page"] = {
+        "limit": PAGE_SIZE,
+        "status": pages[-1][1].get("statusCode"),
+        "warm_call_ms": _median([ms for ms, _ in pages]),
+        "response_bytes": len(str(pages[-1][1].get("body") or "")),
+        "every_page_ms": _every_page_ms(call, page_event),
+        **_revalidation(call, page_event, pages[-1][1], repeat),
+    }
     return figures
+
+
+def _revalidation(
+    call: Callable[[dict[str, Any]], tuple[float, dict[str, Any]]],
+    event: dict[str, Any],
+    answered: dict[str, Any],
+    repeat: int,
+) -> dict[str, Any]:
+    """The same request with If-None-Match: the 304 call (median)."""
+    etag = _header(answered.get("headers") or {}, "etag")
+    if etag is None:
+        return {"etag": False, "not_modified_ms": None, "not_modified_status": None}
+    conditional = json.loads(json.dumps(event))
+    conditional["headers"]["if-none-match"] = etag
+    revalidated = [call(conditional) for _ in range(repeat)]
+    return {
+        "etag": True,
+        "not_modified_ms": _median([ms for ms, _ in revalidated]),
+        "not_modified_status": revalidated[-1][1].get("statusCode"),
+    }
+
+
+def _with_query(event: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
+    from urllib.parse import urlencode
+
+    changed: dict[str, Any] = json.loads(json.dumps(event))
+    changed["queryStringParameters"] = query
+    changed["rawQueryString"] = urlencode(query)
+    return changed
+
+
+def _every_page_ms(
+    call: Callable[[dict[str, Any]], tuple[float, dict[str, Any]]], event: dict[str, Any]
+) -> float:
+    """Every page once, following the Link header, as a POS reading the whole catalogue."""
+    from urllib.parse import parse_qs, urlsplit
+
+    total = 0.0
+    request: dict[str, Any] | None = event
+    while request is not None:
+        elapsed, answer = call(request)
+        total += elapsed
+        link = _header(answer.get("headers") or {}, "link")
+        if link is None:
+            request = None
+        else:
+            query = parse_qs(urlsplit(link.split(">", 1)[0].lstrip("<")).query)
+            request = _with_query(event, {key: values[0] for key, values in query.items()})
+    return round(total, 1)
 
 
 @dataclass
@@ -759,8 +813,26 @@ def render_table(results: Sequence[dict[str, Any]]) -> str:
         ),
         line("monitor peak RSS (MB)", lambda r: r["monitor_peak_rss_mb"]),
         line("availability first call (ms)", lambda r: r["availability_handler"]["first_call_ms"]),
+        line(
+            "availability whole list: status, MB",
+            lambda r: (
+                f"{r['availability_handler']['first_status']}, "
+                f"{r['availability_handler']['response_bytes'] / 1e6:,.2f}"
+            ),
+        ),
         line("availability warm call (ms)", lambda r: r["availability_handler"]["warm_call_ms"]),
         line("availability 304 call (ms)", lambda r: r["availability_handler"]["not_modified_ms"]),
+        line(
+            f"page of {PAGE_SIZE:,}: warm / 304 (ms)",
+            lambda r: (
+                f"{_cell(r['availability_handler']['page']['warm_call_ms'])} / "
+                f"{_cell(r['availability_handler']['page']['not_modified_ms'])}"
+            ),
+        ),
+        line(
+            "every page, once (ms)",
+            lambda r: r["availability_handler"]["page"]["every_page_ms"],
+        ),
     ]
     functions = sorted({name for r in results for name in r["cold_starts"]})
     for name in functions:

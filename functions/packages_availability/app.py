@@ -1,8 +1,10 @@
 """GET /api/packages/availability: every active package's availability (ETag, 304)."""
 
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,27 +15,71 @@ from inventory.http_conditional import (
     conditional_responses,
     enable_conditional_get,
     etag_json_response,
+    paged_responses,
 )
 from inventory.models.availability import AvailabilityItem
 from inventory.models.envelope import Envelope
 from inventory.observability import logger, metrics
 from inventory.services import availability_cache
+from inventory.services.availability_pages import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    decode_cursor,
+    whole_list_fits,
+)
 
 app = enable_conditional_get(build_app())
 
 PackageList = Envelope[list[AvailabilityItem]]
 
 
+Limit = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=MAX_PAGE_SIZE,
+        description=(
+            "Page size. Without it (and without `after`) the whole list is returned while it "
+            "fits one response (about 11,000 packages); larger catalogues must page."
+        ),
+    ),
+]
+After = Annotated[
+    str | None,
+    Query(
+        max_length=2048,
+        description='Cursor from the previous page\'s `Link: <…>; rel="next"` header.',
+    ),
+]
+
+
 @app.get(
     "/api/packages/availability",
     summary="Availability of every active package",
-    responses=conditional_responses(PackageList, "Every active package, by (name, id)"),
+    responses=paged_responses(
+        conditional_responses(PackageList, "Every active package, by (name, id)")
+    ),
 )
-def list_package_availability(if_none_match: IfNoneMatch = None) -> Response[str]:
+def list_package_availability(
+    limit: Limit = None, after: After = None, if_none_match: IfNoneMatch = None
+) -> Response[str]:
+    cursor = None if after is None else decode_cursor(after)
     with database() as connection:
-        answer = availability_cache.package_list(connection)
-    # The envelope's schema is documented in `responses`; the body is the cached JSON.
-    return etag_json_response(answer.representation, answer.etag, if_none_match)
+        if limit is None and cursor is None:
+            answer = availability_cache.package_list(connection)
+            whole_list_fits(answer.representation, len(answer.value.items))
+            # The envelope's schema is documented in `responses`; the body is the cached JSON.
+            return etag_json_response(answer.representation, answer.etag, if_none_match)
+        page = availability_cache.package_page(connection, cursor, limit or DEFAULT_PAGE_SIZE)
+    response = etag_json_response(page.representation, page.etag, if_none_match)
+    if page.value.next_cursor is not None:
+        response.headers["Link"] = next_link(page.value.next_cursor, limit or DEFAULT_PAGE_SIZE)
+    return response
+
+
+def next_link(cursor: str, limit: int) -> str:
+    query = urlencode({"limit": limit, "after": cursor})
+    return f'</api/packages/availability?{query}>; rel="next"'
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

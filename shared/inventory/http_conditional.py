@@ -113,3 +113,16 @@ def conditional_responses(model: Any, description: str) -> dict[int, OpenAPIResp
         },
         **ERROR_RESPONSES,
     }
+
+
+_LINK_HEADER: OpenAPIResponseHeader = {
+    "description": 'The next page, when there is one: `</api/…?limit=N&after=…>; rel="next"`.',
+    "schema": {"type": "string"},
+}
+
+
+def paged_responses(responses: dict[int, OpenAPIResponse]) -> dict[int, OpenAPIResponse]:
+    """The same responses, the 200 also carrying the Link header of the next page."""
+    ok: OpenAPIResponse = {**responses[200]}
+    ok["headers"] = {**responses[200].get("headers", {}), "Link": _LINK_HEADER}
+    return {**responses, 200: ok}

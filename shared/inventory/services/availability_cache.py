@@ -32,6 +32,7 @@ from inventory.config import get_settings
 from inventory.data.catalog_version import read_catalog_version
 from inventory.models.availability import AvailabilityItem
 from inventory.services import availability
+from inventory.services.availability_pages import Listing, Page, SortKey
 
 T = TypeVar("T")
 
@@ -133,15 +134,35 @@ def _scope(connection: psycopg.Connection[Any]) -> tuple[tuple[str, int, str], D
     return (_database_of(connection), get_settings().package_low_stock_threshold)
 
 
-def package_list(connection: psycopg.Connection[Any]) -> Cached[list[AvailabilityItem]]:
+def package_list(connection: psycopg.Connection[Any]) -> Cached[Listing]:
     """Every active package's availability, from the cache when nothing changed."""
-    version = read_catalog_version(connection)
+    return _listing(connection, read_catalog_version(connection))
+
+
+def _listing(connection: psycopg.Connection[Any], version: int) -> Cached[Listing]:
     return availability_cache().fetch(
         ("all", _scope(connection)),
         version,
         get_settings().availability_cache_ttl_seconds,
-        load=lambda: [AvailabilityItem.of(a) for a in availability.all_packages(connection)],
-        represent=_ITEM_LIST.dump_json,
+        load=lambda: Listing.of(
+            [AvailabilityItem.of(a) for a in availability.all_packages(connection)]
+        ),
+        represent=lambda listing: _ITEM_LIST.dump_json(list(listing.items)),
+    )
+
+
+def package_page(
+    connection: psycopg.Connection[Any], after: SortKey | None, limit: int
+) -> Cached[Page]:
+    """One page of the list (after the package `after` names), cached like the list itself:
+    one version lookup when nothing changed."""
+    version = read_catalog_version(connection)
+    return availability_cache().fetch(
+        ("page", _scope(connection), after, limit),
+        version,
+        get_settings().availability_cache_ttl_seconds,
+        load=lambda: _listing(connection, version).value.page(after, limit),
+        represent=lambda page: page.body,
     )
 
 

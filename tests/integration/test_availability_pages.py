@@ -1,0 +1,153 @@
+"""GET /api/packages/availability in pages: the real handler, its event file and PostgreSQL.
+
+A catalogue too large for one Lambda response is read with ?limit= and the Link header; the
+pages together are exactly the whole list, whatever changes between two requests.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg
+import pytest
+
+from devtools.demo_data import load_demo
+from functions.packages_availability import app as packages_availability
+from inventory.services import availability_pages
+from tests.support.events import FakeLambdaContext, http_event, response_json
+
+_NEXT = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
+
+
+@pytest.fixture
+def bar(db: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+    load_demo(db)  # 17 active packages
+    return db
+
+
+def get(context: FakeLambdaContext, **query: str) -> dict[str, Any]:
+    response: dict[str, Any] = packages_availability.lambda_handler(
+        http_event("packages_availability.json", query=query), context
+    )
+    return response
+
+
+def next_query(response: dict[str, Any]) -> dict[str, str] | None:
+    link = response["headers"].get("Link")
+    if link is None:
+        return None
+    match = _NEXT.match(link)
+    assert match is not None, link
+    url = urlsplit(match["url"])
+    assert url.path == "/api/packages/availability"
+    return {key: values[0] for key, values in parse_qs(url.query).items()}
+
+
+def read_all_pages(context: FakeLambdaContext, limit: int) -> list[list[dict[str, Any]]]:
+    pages = []
+    query: dict[str, str] | None = {"limit": str(limit)}
+    while query is not None:
+        response = get(context, **query)
+        assert response["statusCode"] == 200
+        pages.append(response_json(response)["data"])
+        query = next_query(response)
+    return pages
+
+
+@pytest.mark.parametrize("limit", [1, 3, 5, 17, 18, 5000])
+def test_pages_put_together_are_exactly_the_whole_list(
+    bar: Any, lambda_context: FakeLambdaContext, limit: int
+) -> None:
+    whole = response_json(get(lambda_context))["data"]
+    assert len(whole) == 17
+
+    pages = read_all_pages(lambda_context, limit)
+
+    assert [item for page in pages for item in page] == whole
+    assert all(len(page) == limit for page in pages[:-1])
+    assert 1 <= len(pages[-1]) <= limit
+
+
+def test_a_package_removed_between_two_pages_neither_repeats_nor_skips_the_others(
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+) -> None:
+    first = get(lambda_context, limit="4")
+    seen = response_json(first)["data"]
+    # The last package of the first page goes away before the second page is asked for.
+    bar.execute("UPDATE packages SET is_active = false WHERE id = %s", (seen[-1]["package_id"],))
+    query = next_query(first)
+    assert query is not None
+
+    rest = []
+    while query is not None:
+        response = get(lambda_context, **query)
+        rest += response_json(response)["data"]
+        query = next_query(response)
+
+    now_whole = response_json(get(lambda_context))["data"]
+    assert [i["package_id"] for i in seen[:-1] + rest] == [i["package_id"] for i in now_whole]
+
+
+def test_a_page_has_its_own_etag_and_answers_304(
+    bar: Any, lambda_context: FakeLambdaContext
+) -> None:
+    page = get(lambda_context, limit="5")
+    whole = get(lambda_context)
+    assert page["headers"]["ETag"] != whole["headers"]["ETag"]
+
+    again = packages_availability.lambda_handler(
+        http_event(
+            "packages_availability.json",
+            query={"limit": "5"},
+            headers={"If-None-Match": page["headers"]["ETag"]},
+        ),
+        lambda_context,
+    )
+
+    assert again["statusCode"] == 304
+    assert again["headers"]["ETag"] == page["headers"]["ETag"]
+
+
+def test_the_whole_list_without_paging_has_no_link(
+    bar: Any, lambda_context: FakeLambdaContext
+) -> None:
+    response = get(lambda_context)
+    assert response["statusCode"] == 200
+    assert "Link" not in response["headers"]
+
+
+def test_a_list_too_large_for_one_response_asks_the_client_to_page(
+    bar: Any, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(availability_pages, "MAX_WHOLE_LIST_BYTES", 1_000)
+
+    response = get(lambda_context)
+
+    assert response["statusCode"] == 422
+    error = response_json(response)["error"]
+    assert error["code"] == "response_too_large"
+    assert "17 active packages" in error["message"]
+    assert "?limit=" in error["message"]
+    assert get(lambda_context, limit="5")["statusCode"] == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "mentions"),
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "5001"}, "limit"),
+        ({"limit": "many"}, "limit"),
+        ({"after": "not-a-cursor!"}, "after"),
+        ({"after": "W10"}, "after"),  # base64 of "[]": valid JSON, not a cursor
+        ({"after": "x" * 3000}, "after"),
+    ],
+)
+def test_bad_paging_parameters_are_400_naming_the_parameter(
+    bar: Any, lambda_context: FakeLambdaContext, query: dict[str, str], mentions: str
+) -> None:
+    response = get(lambda_context, **query)
+
+    assert response["statusCode"] == 400
+    assert mentions in response_json(response)["error"]["message"]
