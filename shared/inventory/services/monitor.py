@@ -9,8 +9,10 @@ the claims are released, so the next run sends them instead of the cooldown swal
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -263,6 +265,30 @@ def run_monitor(
     callers ask for it to be raised so it becomes a 500, not a retryable 503. Claims stop at
     `deadline` (the Lambda's remaining time less a reserve): the rest waits for the next run.
     """
+    with cyclic_gc_paused():
+        return _run(now, store, deadline, raise_configuration_errors)
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a run builds its objects (freed by reference
+    counting as usual). make bench, 100k packages: the collector walking the run's ~100k
+    short-lived rows and alerts cost about 13 % of a warm run (1,295 → 1,128 ms)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _run(
+    now: datetime | None,
+    store: CooldownStore | None,
+    deadline: Deadline | None,
+    raise_configuration_errors: bool,
+) -> MonitorResult:
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     try:
