@@ -67,7 +67,7 @@ def list_package_availability(
     with database() as connection:
         if limit is None and cursor is None:
             answer = availability_cache.package_list(connection)
-            whole_list_fits(answer.representation, len(answer.value.items))
+            whole_list_fits(answer.representation, len(answer.value))
             # The envelope's schema is documented in `responses`; the body is the cached JSON.
             return etag_json_response(answer.representation, answer.etag, if_none_match)
         page = availability_cache.package_page(connection, cursor, limit or DEFAULT_PAGE_SIZE)

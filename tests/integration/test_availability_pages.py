@@ -7,6 +7,7 @@ pages together are exactly the whole list, whatever changes between two requests
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,6 +17,7 @@ import pytest
 from devtools.demo_data import load_demo
 from functions.packages_availability import app as packages_availability
 from inventory.services import availability_pages
+from tests.support.catalog import component, insert_catalog, package
 from tests.support.events import FakeLambdaContext, http_event, response_json
 
 _NEXT = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
@@ -151,3 +153,43 @@ def test_bad_paging_parameters_are_400_naming_the_parameter(
 
     assert response["statusCode"] == 400
     assert mentions in response_json(response)["error"]["message"]
+
+
+@pytest.fixture
+def locale_sorted_names(db: psycopg.Connection[Any]) -> Iterator[psycopg.Connection[Any]]:
+    """packages.name sorted by a locale (ICU "unicode"), as on a production database, for
+    one test; the test databases sort by code point (C.UTF-8), which would hide the case."""
+    trigger = "packages_catalog_version_update"  # its WHEN clause names the column
+    row = db.execute(
+        "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = %s", (trigger,)
+    ).fetchone()
+    assert row is not None
+    definition = row[0]
+
+    def collate(collation: str) -> None:
+        db.execute(f"DROP TRIGGER {trigger} ON packages")
+        db.execute(f'ALTER TABLE packages ALTER COLUMN name TYPE text COLLATE "{collation}"')
+        db.execute(definition)
+
+    collate("unicode")
+    try:
+        yield db
+    finally:
+        db.execute("TRUNCATE packages CASCADE")
+        collate("default")
+
+
+def test_pages_follow_the_list_order_even_where_the_column_collation_differs(
+    locale_sorted_names: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+) -> None:
+    # The list and its pages both use COLLATE "C", so a cursor taken from one page must
+    # continue in that order, not in the column's ("apple" before "Banana").
+    db = locale_sorted_names
+    names = ["apple", "Banana", "cherry", "Date", "éclair", "Zebra", "date"]
+    insert_catalog(db, [package(name, [component("Lime", 1, 10)]) for name in names])
+
+    whole = [i["package_name"] for i in response_json(get(lambda_context))["data"]]
+    paged = [i["package_name"] for page in read_all_pages(lambda_context, 2) for i in page]
+
+    assert whole == sorted(names, key=lambda n: n.encode())  # byte order, as COLLATE "C"
+    assert paged == whole

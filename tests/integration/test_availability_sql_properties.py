@@ -7,14 +7,17 @@ from typing import Any
 
 import psycopg
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inventory.data.availability_sql import (
     ACTIVE_PACKAGES,
+    active_page,
     fetch_availability,
     fetch_problem_packages,
     package_by_id,
 )
 from inventory.rules.availability import PackageSpec
+from inventory.services.availability_pages import decode_cursor, encode_cursor
 from tests.support.catalog import insert_catalog
 from tests.support.oracle import assert_matches, expected_availability
 from tests.support.strategies import catalogs, thresholds
@@ -102,6 +105,31 @@ def test_monitor_query_returns_exactly_the_unavailable_and_low_packages_of_the_o
                     known.is_active,
                 )
                 assert details.unit == "unit"  # the column's default
+            raise _RollbackError
+    except _RollbackError:
+        pass
+
+
+@settings(max_examples=300)
+@given(catalog=catalogs(), threshold=thresholds, size=st.integers(1, 7))
+def test_pages_read_one_by_one_are_the_whole_list(
+    db: psycopg.Connection[Any], catalog: list[PackageSpec], threshold: Decimal, size: int
+) -> None:
+    try:
+        with db.transaction():
+            insert_catalog(db, catalog)
+            whole = fetch_availability(db, ACTIVE_PACKAGES, threshold)
+            paged: list[Any] = []
+            after = None
+            for _ in range(len(catalog) + 1):
+                rows = fetch_availability(db, active_page(after, size + 1), threshold)
+                paged += rows[:size]
+                if len(rows) <= size:
+                    break
+                # What the client sends back: the cursor of the page's last package.
+                last = rows[size - 1]
+                after = decode_cursor(encode_cursor((last.package_name, last.package_id)))
+            assert paged == whole
             raise _RollbackError
     except _RollbackError:
         pass

@@ -111,6 +111,30 @@ def packages_using_product(product_id: UUID) -> PackageFilter:
     )
 
 
+def active_page(after: tuple[str, UUID] | None, rows: int) -> PackageFilter:
+    """The first `rows` active packages after the (name, id) key `after`, in list order.
+
+    The row comparison under COLLATE "C" is the list's own order, and an index range scan
+    (migration 0003). `= ANY(ARRAY(...))` hands the page's ids over as one array, so packages,
+    their items and products are read by index (make bench, a page of 1,000 at 100k packages:
+    22-28 ms, against 31-53 ms for `IN (subquery)`, which scanned the packages twice).
+    """
+    keyset = sql.SQL(
+        'AND (p2.name COLLATE "C", p2.id) > (%(after_name)s COLLATE "C", %(after_id)s)'
+    )
+    return PackageFilter(
+        sql.SQL(
+            "pk.id = ANY(ARRAY(SELECT p2.id FROM packages p2 WHERE p2.is_active {keyset} "
+            'ORDER BY p2.name COLLATE "C", p2.id LIMIT %(page_rows)s))'
+        ).format(keyset=keyset if after is not None else sql.SQL("")),
+        {
+            "after_name": after[0] if after else None,
+            "after_id": after[1] if after else None,
+            "page_rows": rows,
+        },
+    )
+
+
 def _to_availability(row: Sequence[Any], threshold: Decimal) -> PackageAvailability:
     (
         package_id,

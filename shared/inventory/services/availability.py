@@ -11,6 +11,7 @@ from inventory.config import get_settings
 from inventory.data import catalog
 from inventory.data.availability_sql import (
     ACTIVE_PACKAGES,
+    active_page,
     fetch_availability,
     package_by_id,
     packages_using_product,
@@ -25,6 +26,17 @@ def all_packages(connection: psycopg.Connection[Any]) -> list[PackageAvailabilit
     return fetch_availability(
         connection, ACTIVE_PACKAGES, get_settings().package_low_stock_threshold
     )
+
+
+def package_page(
+    connection: psycopg.Connection[Any], after: tuple[str, UUID] | None, limit: int
+) -> tuple[list[PackageAvailability], bool]:
+    """The `limit` active packages after the (name, id) key `after`, and whether more follow:
+    one SQL round trip that reads only those packages (limit + 1 rows, to know)."""
+    rows = fetch_availability(
+        connection, active_page(after, limit + 1), get_settings().package_low_stock_threshold
+    )
+    return rows[:limit], len(rows) > limit
 
 
 def one_package(connection: psycopg.Connection[Any], package_id: UUID) -> PackageAvailability:

@@ -32,7 +32,7 @@ from inventory.config import get_settings
 from inventory.data.catalog_version import read_catalog_version
 from inventory.models.availability import AvailabilityItem
 from inventory.services import availability
-from inventory.services.availability_pages import Listing, Page, SortKey
+from inventory.services.availability_pages import Page, SortKey
 
 T = TypeVar("T")
 
@@ -134,34 +134,34 @@ def _scope(connection: psycopg.Connection[Any]) -> tuple[tuple[str, int, str], D
     return (_database_of(connection), get_settings().package_low_stock_threshold)
 
 
-def package_list(connection: psycopg.Connection[Any]) -> Cached[Listing]:
+def package_list(connection: psycopg.Connection[Any]) -> Cached[list[AvailabilityItem]]:
     """Every active package's availability, from the cache when nothing changed."""
-    return _listing(connection, read_catalog_version(connection))
-
-
-def _listing(connection: psycopg.Connection[Any], version: int) -> Cached[Listing]:
+    version = read_catalog_version(connection)
     return availability_cache().fetch(
         ("all", _scope(connection)),
         version,
         get_settings().availability_cache_ttl_seconds,
-        load=lambda: Listing.of(
-            [AvailabilityItem.of(a) for a in availability.all_packages(connection)]
-        ),
-        represent=lambda listing: _ITEM_LIST.dump_json(list(listing.items)),
+        load=lambda: [AvailabilityItem.of(a) for a in availability.all_packages(connection)],
+        represent=_ITEM_LIST.dump_json,
     )
 
 
 def package_page(
     connection: psycopg.Connection[Any], after: SortKey | None, limit: int
 ) -> Cached[Page]:
-    """One page of the list (after the package `after` names), cached like the list itself:
-    one version lookup when nothing changed."""
+    """The `limit` packages after the cursor key `after`, cached like the list: one version
+    lookup when nothing changed, one statement reading only this page when something did."""
     version = read_catalog_version(connection)
+
+    def load() -> Page:
+        items, more = availability.package_page(connection, after, limit)
+        return Page.of([AvailabilityItem.of(a) for a in items], more)
+
     return availability_cache().fetch(
         ("page", _scope(connection), after, limit),
         version,
         get_settings().availability_cache_ttl_seconds,
-        load=lambda: _listing(connection, version).value.page(after, limit),
+        load=load,
         represent=lambda page: page.body,
     )
 

@@ -6,7 +6,10 @@ catalogue asks `?limit=N` and follows the `Link: <…>; rel="next"` header; the 
 the default while it fits one response.
 
 A cursor names the last package of the previous page by its sort key, not by its position, so
-packages added or removed between two requests neither repeat nor skip the others.
+packages added or removed between two requests neither repeat nor skip the others. A page is
+read from PostgreSQL on its own (the packages after the cursor, by an index range scan), so a
+POS paging through a busy catalogue, whose stock changes between two pages, never waits for
+the whole list to be recomputed.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -40,12 +42,6 @@ class ResponseTooLargeError(InvalidRequestError):
     code = "response_too_large"
 
 
-def sort_key(item: AvailabilityItem) -> SortKey:
-    # Python orders str by code point, which is UTF-8 byte order: PostgreSQL's COLLATE "C".
-    # UUIDs compare as their 16 bytes in both.
-    return (item.package_name, item.package_id)
-
-
 def encode_cursor(key: SortKey) -> str:
     raw = json.dumps([key[0], str(key[1])], ensure_ascii=False, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -66,28 +62,17 @@ def decode_cursor(cursor: str) -> SortKey:
 
 
 @dataclass(frozen=True, slots=True)
-class Listing:
-    """Every active package's availability in (name, id) order, with its sort keys."""
-
-    items: Sequence[AvailabilityItem]
-    keys: Sequence[SortKey]
-
-    @classmethod
-    def of(cls, items: Sequence[AvailabilityItem]) -> Listing:
-        return cls(items, [sort_key(item) for item in items])
-
-    def page(self, after: SortKey | None, limit: int) -> Page:
-        start = 0 if after is None else bisect_right(self.keys, after)
-        end = min(start + limit, len(self.items))
-        chunk = list(self.items[start:end])
-        following = encode_cursor(self.keys[end - 1]) if end < len(self.items) else None
-        return Page(_ITEMS.dump_json(chunk), following)
-
-
-@dataclass(frozen=True, slots=True)
 class Page:
     body: bytes  # the page's JSON list
     next_cursor: str | None  # None on the last page
+
+    @classmethod
+    def of(cls, items: Sequence[AvailabilityItem], more: bool) -> Page:
+        following = None
+        if more and items:
+            last = items[-1]
+            following = encode_cursor((last.package_name, last.package_id))
+        return cls(_ITEMS.dump_json(list(items)), following)
 
 
 def whole_list_fits(representation: bytes, package_count: int) -> None:
