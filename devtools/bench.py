@@ -364,7 +364,9 @@ def _availability_spec(template: Template) -> FunctionSpec:
 PAGE_SIZE = 1_000
 
 
-def measure_availability_handler(template: Template, repeat: int) -> dict[str, Any]:
+def measure_availability_handler(
+    template: Template, repeat: int, database_url: str
+) -> dict[str, Any]:
     """The real handler with its committed event: the whole list (first, warm and 304 calls;
     a 422 once it no longer fits one Lambda response), then pages of PAGE_SIZE (medians)."""
     from devtools.lambda_runtime import LocalLambdaContext, load_function_module
@@ -395,6 +397,7 @@ def measure_availability_handler(template: Template, repeat: int) -> dict[str, A
         "warm_call_ms": _median([ms for ms, _ in pages]),
         "response_bytes": len(str(pages[-1][1].get("body") or "")),
         "every_page_ms": _every_page_ms(call, page_event),
+        "after_a_change_ms": _page_after_a_change_ms(call, page_event, database_url, repeat),
         **_revalidation(call, page_event, pages[-1][1], repeat),
     }
     return figures
@@ -427,6 +430,28 @@ def _with_query(event: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
     changed["queryStringParameters"] = query
     changed["rawQueryString"] = urlencode(query)
     return changed
+
+
+def _page_after_a_change_ms(
+    call: Callable[[dict[str, Any]], tuple[float, dict[str, Any]]],
+    event: dict[str, Any],
+    database_url: str,
+    repeat: int,
+) -> float:
+    """The page right after a committed stock change (a POS selling while another pages):
+    nothing cached is current, so the page is read from PostgreSQL (median). The stock is
+    put back afterwards."""
+    bump = (
+        "UPDATE products SET current_stock = current_stock + %s "
+        "WHERE id = (SELECT id FROM products ORDER BY id LIMIT 1)"
+    )
+    runs = []
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        for _ in range(repeat):
+            connection.execute(bump, (1,))
+            runs.append(call(event)[0])
+        connection.execute(bump, (-repeat,))
+    return _median(runs)
 
 
 def _every_page_ms(
@@ -722,7 +747,7 @@ def bench_size(
     lookback_days = get_settings().stockout_lookback_days
     bare_with_usage = measure_bare_sql_with_usage(services.database_url, repeat, now, lookback_days)
     _note(f"{packages:,} packages: availability handler")
-    availability = measure_availability_handler(template, repeat)
+    availability = measure_availability_handler(template, repeat, services.database_url)
     _forget_other_functions_state()
     _note(f"{packages:,} packages: monitor (cold, then warm cooldown)")
     monitor = measure_monitor(template, services, repeat, now)
@@ -845,6 +870,10 @@ def render_table(results: Sequence[dict[str, Any]]) -> str:
         line(
             "every page, once (ms)",
             lambda r: r["availability_handler"]["page"]["every_page_ms"],
+        ),
+        line(
+            "a page after a stock change (ms)",
+            lambda r: r["availability_handler"]["page"]["after_a_change_ms"],
         ),
     ]
     functions = sorted({name for r in results for name in r["cold_starts"]})

@@ -101,6 +101,7 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     page = result["availability_handler"]["page"]
     assert (page["status"], page["not_modified_status"]) == (200, 304)
     assert page["every_page_ms"] > 0
+    assert page["after_a_change_ms"] > 0
     assert result["cold_starts"], "every template function is started"
     assert all("error" not in figures for figures in result["cold_starts"].values())
     assert result["monitor_peak_rss_mb"] > 0
