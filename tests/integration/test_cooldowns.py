@@ -433,3 +433,31 @@ def test_claims_not_started_by_the_deadline_are_deferred_and_write_nothing(
     assert sorted(outcomes(later)) == sorted(
         [ClaimOutcome.SUPPRESSED] * 2 + [ClaimOutcome.CLAIMED] * 4
     )
+
+
+class _BatchRendezvousClient:
+    """Delegates to a real client, but each batch_write_item waits until `parties` are in
+    flight: deletes sent one batch after another would never meet."""
+
+    def __init__(self, client: Any, parties: int) -> None:
+        self._client = client
+        self._barrier = threading.Barrier(parties, timeout=10)
+
+    def batch_write_item(self, **kwargs: Any) -> Any:
+        self._barrier.wait()
+        return self._client.batch_write_item(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_clear_sends_its_delete_batches_concurrently(
+    store: DynamoCooldownStore, cooldown_table: str, client: Any
+) -> None:
+    for _ in range(50):  # two batches of 25
+        put_entry(client, cooldown_table, key(), expires_at=NOW + WINDOW)
+    rendezvous = cast(Any, _BatchRendezvousClient(client, parties=2))
+    clearing = DynamoCooldownStore(cooldown_table, WINDOW, client=rendezvous)
+
+    assert clearing.clear() == 50
+    assert items(client, cooldown_table) == []

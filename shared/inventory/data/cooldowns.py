@@ -482,20 +482,30 @@ class DynamoCooldownStore:
         return 1 if answer.get("Attributes") else 0
 
     def _delete_batch(self, keys: Sequence[str]) -> None:
+        """BatchWriteItem deletes of 25 keys each, sent concurrently like claims: clearing the
+        16,672 entries of a 100k-package catalogue one batch after another would take 667
+        round trips in a row, close to the function's 15 s."""
+        if not keys:
+            return
         client = self._dynamodb()
-        for start in range(0, len(keys), _BATCH_WRITE_LIMIT):
-            requests: list[Any] = [
-                {"DeleteRequest": {"Key": {PARTITION_KEY: {"S": key}}}}
-                for key in keys[start : start + _BATCH_WRITE_LIMIT]
-            ]
-            # DynamoDB may hand back part of a batch under load; resend that part a few times.
-            for _ in range(_BATCH_WRITE_ROUNDS):
-                answer = client.batch_write_item(RequestItems={self.table_name: requests})
-                requests = list(answer.get("UnprocessedItems", {}).get(self.table_name, []))
-                if not requests:
-                    break
-            else:
-                raise DependencyUnavailableError("The cooldown table kept throttling deletes.")
+        batches = [
+            keys[start : start + _BATCH_WRITE_LIMIT]
+            for start in range(0, len(keys), _BATCH_WRITE_LIMIT)
+        ]
+        workers = min(self._max_workers, len(batches))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
+            # list() re-raises the first failure (a throttled or unreachable table).
+            list(pool.map(lambda batch: self._delete_keys(client, batch), batches))
+
+    def _delete_keys(self, client: DynamoDBClient, keys: Sequence[str]) -> None:
+        requests: list[Any] = [{"DeleteRequest": {"Key": {PARTITION_KEY: {"S": k}}}} for k in keys]
+        # DynamoDB may hand back part of a batch under load; resend that part a few times.
+        for _ in range(_BATCH_WRITE_ROUNDS):
+            answer = client.batch_write_item(RequestItems={self.table_name: requests})
+            requests = list(answer.get("UnprocessedItems", {}).get(self.table_name, []))
+            if not requests:
+                return
+        raise DependencyUnavailableError("The cooldown table kept throttling deletes.")
 
     def ping(self) -> None:
         """DescribeTable; raises DependencyUnavailableError when the table does not answer."""
