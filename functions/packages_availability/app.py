@@ -70,10 +70,11 @@ def list_package_availability(
             whole_list_fits(answer.representation, len(answer.value))
             # The envelope's schema is documented in `responses`; the body is the cached JSON.
             return etag_json_response(answer.representation, answer.etag, if_none_match)
-        page = availability_cache.package_page(connection, cursor, limit or DEFAULT_PAGE_SIZE)
+        size = limit or DEFAULT_PAGE_SIZE
+        page = availability_cache.package_page(connection, cursor, size)
     response = etag_json_response(page.representation, page.etag, if_none_match)
     if page.value.next_cursor is not None:
-        response.headers["Link"] = next_link(page.value.next_cursor, limit or DEFAULT_PAGE_SIZE)
+        response.headers["Link"] = next_link(page.value.next_cursor, size)
     return response
 
 

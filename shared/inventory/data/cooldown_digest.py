@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
+from inventory.data.dynamo_batches import get_all, write_all
 from inventory.rules.notification_draft import CooldownKey, NotificationType
 
 if TYPE_CHECKING:
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
 HEADER_KEY = "#digest"
 _ENTRY = struct.Struct(">B16sI")  # type code, reference id bytes, expires_at (epoch seconds)
 ENTRIES_PER_CHUNK = 16_000  # 336 KB of entries per item
-_BATCH_WRITE_LIMIT = 25
-_ROUNDS = 5
 
 
 class DigestFormatError(ValueError):
@@ -130,15 +129,10 @@ def read_digest(client: DynamoDBClient, table: str, partition_key: str) -> Diges
 def _read_chunks(
     client: DynamoDBClient, table: str, partition_key: str, keys: Sequence[str]
 ) -> list[bytes] | None:
-    found: dict[str, bytes] = {}
-    request: Any = {table: {"Keys": [_key(partition_key, k) for k in keys], "ConsistentRead": True}}
-    for _ in range(_ROUNDS):
-        if not request:
-            break
-        answer = client.batch_get_item(RequestItems=request)
-        for item in answer.get("Responses", {}).get(table, []):
-            found[item[partition_key]["S"]] = item["entries"]["B"]
-        request = answer.get("UnprocessedKeys") or {}
+    request = {"Keys": [_key(partition_key, k) for k in keys], "ConsistentRead": True}
+    found = {
+        item[partition_key]["S"]: item["entries"]["B"] for item in get_all(client, table, request)
+    }
     if len(found) != len(keys):
         return None
     return [found[k] for k in keys]
@@ -176,7 +170,7 @@ def write_digest(
         }
         for k, chunk in zip(keys, chunks, strict=True)
     ]
-    if not _batch_write(client, table, puts):
+    if not write_all(client, table, puts):
         _delete(client, table, partition_key, keys)
         return False
     from botocore.exceptions import ClientError
@@ -226,24 +220,9 @@ def bump_generation(client: DynamoDBClient, table: str, partition_key: str) -> N
     )
 
 
-def _batch_write(client: DynamoDBClient, table: str, requests: Sequence[Any]) -> bool:
-    for start in range(0, len(requests), _BATCH_WRITE_LIMIT):
-        pending = list(requests[start : start + _BATCH_WRITE_LIMIT])
-        for _ in range(_ROUNDS):
-            answer = client.batch_write_item(RequestItems={table: pending})
-            pending = list(answer.get("UnprocessedItems", {}).get(table, []))
-            if not pending:
-                break
-        else:
-            return False
-    return True
-
-
 def _delete(client: DynamoDBClient, table: str, partition_key: str, keys: Sequence[str]) -> None:
     """Best effort: a chunk left behind expires by TTL."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     with contextlib.suppress(BotoCoreError, ClientError):
-        _batch_write(
-            client, table, [{"DeleteRequest": {"Key": _key(partition_key, k)}} for k in keys]
-        )
+        write_all(client, table, [{"DeleteRequest": {"Key": _key(partition_key, k)}} for k in keys])

@@ -26,6 +26,7 @@ from uuid import UUID, uuid4
 
 from inventory.config import get_settings
 from inventory.data import cooldown_digest
+from inventory.data.dynamo_batches import BATCH_GET_LIMIT, BATCH_WRITE_LIMIT, get_all, write_all
 from inventory.deadline import Deadline
 from inventory.errors import DependencyUnavailableError
 from inventory.observability import logger
@@ -90,9 +91,6 @@ _READ_TIMEOUT_SECONDS = 3
 _TOTAL_ATTEMPTS = 2
 # Concurrent claims per run; the client's connection pool is sized to match.
 _MAX_WORKERS = 16
-_BATCH_WRITE_LIMIT = 25  # DynamoDB's BatchWriteItem maximum
-_BATCH_WRITE_ROUNDS = 5
-_BATCH_GET_LIMIT = 100  # DynamoDB's BatchGetItem maximum
 
 
 def _epoch_seconds(moment: datetime) -> float:
@@ -286,8 +284,8 @@ class DynamoCooldownStore:
         by_partition = {self.partition_key(key): key for key in keys}
         wanted = list(by_partition)
         chunks = [
-            wanted[start : start + _BATCH_GET_LIMIT]
-            for start in range(0, len(wanted), _BATCH_GET_LIMIT)
+            wanted[start : start + BATCH_GET_LIMIT]
+            for start in range(0, len(wanted), BATCH_GET_LIMIT)
         ]
         workers = min(self._max_workers, len(chunks))
         try:
@@ -305,24 +303,14 @@ class DynamoCooldownStore:
         return live
 
     def _read_live(self, client: DynamoDBClient, chunk: Sequence[str]) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        request: Any = {
-            self.table_name: {
-                "Keys": [{PARTITION_KEY: {"S": key}} for key in chunk],
-                "ConsistentRead": True,
-                "ProjectionExpression": "#pk, #expires_at",
-                "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#expires_at": TTL_ATTRIBUTE},
-            }
+        request = {
+            "Keys": [{PARTITION_KEY: {"S": key}} for key in chunk],
+            "ConsistentRead": True,
+            "ProjectionExpression": "#pk, #expires_at",
+            "ExpressionAttributeNames": {"#pk": PARTITION_KEY, "#expires_at": TTL_ATTRIBUTE},
         }
-        # DynamoDB may leave part of a batch unprocessed under load; what stays unread is
-        # simply claimed with its conditional write.
-        for _ in range(_BATCH_WRITE_ROUNDS):
-            answer = client.batch_get_item(RequestItems=request)
-            items.extend(answer.get("Responses", {}).get(self.table_name, []))
-            request = answer.get("UnprocessedKeys") or {}
-            if not request:
-                break
-        return items
+        # What stays unread is simply claimed with its conditional write.
+        return get_all(client, self.table_name, request)
 
     def _claim(
         self,
@@ -489,8 +477,8 @@ class DynamoCooldownStore:
             return
         client = self._dynamodb()
         batches = [
-            keys[start : start + _BATCH_WRITE_LIMIT]
-            for start in range(0, len(keys), _BATCH_WRITE_LIMIT)
+            keys[start : start + BATCH_WRITE_LIMIT]
+            for start in range(0, len(keys), BATCH_WRITE_LIMIT)
         ]
         workers = min(self._max_workers, len(batches))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
@@ -498,14 +486,9 @@ class DynamoCooldownStore:
             list(pool.map(lambda batch: self._delete_keys(client, batch), batches))
 
     def _delete_keys(self, client: DynamoDBClient, keys: Sequence[str]) -> None:
-        requests: list[Any] = [{"DeleteRequest": {"Key": {PARTITION_KEY: {"S": k}}}} for k in keys]
-        # DynamoDB may hand back part of a batch under load; resend that part a few times.
-        for _ in range(_BATCH_WRITE_ROUNDS):
-            answer = client.batch_write_item(RequestItems={self.table_name: requests})
-            requests = list(answer.get("UnprocessedItems", {}).get(self.table_name, []))
-            if not requests:
-                return
-        raise DependencyUnavailableError("The cooldown table kept throttling deletes.")
+        deletes = [{"DeleteRequest": {"Key": {PARTITION_KEY: {"S": k}}}} for k in keys]
+        if not write_all(client, self.table_name, deletes):
+            raise DependencyUnavailableError("The cooldown table kept throttling deletes.")
 
     def ping(self) -> None:
         """DescribeTable; raises DependencyUnavailableError when the table does not answer."""

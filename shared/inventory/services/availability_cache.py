@@ -85,15 +85,9 @@ class VersionedCache:
     ) -> Cached[T]:
         """The cached answer for `key` if still good at `version`, else a freshly loaded one."""
         now = self._clock()
-        with self._lock:
-            entry = self._entries.get(key)
-            if (
-                entry is not None
-                and entry.version == version
-                and now - entry.loaded_at < ttl_seconds
-            ):
-                self._entries.move_to_end(key)
-                return cast(Cached[T], entry)
+        entry = self._current(key, version, ttl_seconds, now)
+        if entry is not None:
+            return cast(Cached[T], entry)
         value = load()
         representation = represent(value)
         fresh = Cached(
@@ -112,16 +106,19 @@ class VersionedCache:
 
     def peek(self, key: Hashable, version: int, ttl_seconds: float) -> Cached[Any] | None:
         """The cached answer for `key` if still good at `version`; never loads."""
-        now = self._clock()
+        return self._current(key, version, ttl_seconds, self._clock())
+
+    def _current(
+        self, key: Hashable, version: int, ttl_seconds: float, now: float
+    ) -> Cached[Any] | None:
+        """The entry for `key` read at `version` and younger than the TTL (marked recently
+        used), or None."""
         with self._lock:
             entry = self._entries.get(key)
-            if (
-                entry is not None
-                and entry.version == version
-                and now - entry.loaded_at < ttl_seconds
-            ):
-                return entry
-        return None
+            if entry is None or entry.version != version or now - entry.loaded_at >= ttl_seconds:
+                return None
+            self._entries.move_to_end(key)
+            return entry
 
     def clear(self) -> None:
         with self._lock:

@@ -7,9 +7,10 @@ the default while it fits one response.
 
 A cursor names the last package of the previous page by its sort key, not by its position, so
 packages added or removed between two requests neither repeat nor skip the others. A page is
-read from PostgreSQL on its own (the packages after the cursor, by an index range scan), so a
-POS paging through a busy catalogue, whose stock changes between two pages, never waits for
-the whole list to be recomputed.
+cut from the whole list when that list is cached at the current catalogue version; otherwise
+it is read from PostgreSQL on its own (the packages after the cursor, by an index range scan),
+so a POS paging through a busy catalogue, whose stock changes between two pages, never waits
+for the whole list to be recomputed.
 """
 
 from __future__ import annotations

@@ -180,8 +180,9 @@ def iso_timestamp(moment: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AlertableSnapshot:
-    """What can raise an alert: unavailable/low packages, and the products that may run out
-    or that those packages name; with the counts of everything checked."""
+    """What can raise an alert: unavailable/low packages (with what their alerts say about
+    their limiting products) and the products that may run out; with the counts of everything
+    checked."""
 
     problems: ProblemPackages
     candidates: StockoutCandidates

@@ -25,7 +25,7 @@ from inventory.models.notifications import (
 )
 from inventory.rules.availability import Status
 from inventory.rules.notification_draft import NotificationType
-from inventory.rules.notifications import bottleneck_drafts, package_drafts
+from inventory.rules.notifications import bottleneck_alerts, package_drafts
 from inventory.services import availability
 from inventory.services.monitor import (
     AlertOutcome,
@@ -104,10 +104,11 @@ def check_bottlenecks(
     # Bottlenecks need no usage: the problem packages and their limiting products suffice.
     with database() as connection:
         problems = fetch_problem_packages(connection, settings.package_low_stock_threshold)
-    drafts = bottleneck_drafts(
+    # Alerts, not drafts: a bottleneck still inside its cooldown is never written out.
+    alerts = bottleneck_alerts(
         problems.packages, problems.limiting_products, rule_settings(settings)
     )
-    outcomes = deliver(drafts, resolve_store(store), now, deadline=deadline) if drafts else []
+    outcomes = deliver(alerts, resolve_store(store), now, deadline=deadline) if alerts else []
     return [_result(o, settings.notification_cooldown_hours) for o in outcomes]
 
 
