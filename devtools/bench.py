@@ -491,6 +491,10 @@ class TimedStore:
         self._store = store
         self.seconds = 0.0
 
+    def for_one_run(self) -> TimedStore:
+        self._store = self._store.for_one_run()
+        return self
+
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._store, name)
         if not callable(attribute):

@@ -27,6 +27,9 @@ class InMemoryCooldownStore:
         self.fail_with: str | None = None
         self._lock = threading.Lock()
 
+    def for_one_run(self) -> InMemoryCooldownStore:
+        return self
+
     def claim_many(
         self, keys: Sequence[CooldownKey], now: datetime, *, deadline: Deadline | None = None
     ) -> list[Claim]:

@@ -12,11 +12,12 @@ DependencyUnavailableError. `now` must be timezone-aware (ValueError otherwise).
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -76,6 +77,11 @@ class CooldownStore(Protocol):
 
     def ping(self) -> None:
         """Raise DependencyUnavailableError when the table does not answer."""
+        ...
+
+    def for_one_run(self) -> CooldownStore:
+        """The store one monitor run claims through, made when the run starts: a store may
+        start reading ahead here (the DynamoDB one reads its digest while the run's SQL runs)."""
         ...
 
 
@@ -169,6 +175,25 @@ class DynamoCooldownStore:
         self._client = client
         self._client_lock = threading.Lock()
         self._max_workers = max(1, max_workers)
+        self._digest_ahead: Future[cooldown_digest.Digest | None] | None = None
+
+    def for_one_run(self) -> DynamoCooldownStore:
+        """A copy of this store for one run, whose digest is already being read in a thread:
+        the run's SQL and the digest's two requests overlap (make bench, 100k packages: about
+        90 ms of a warm run). Its claims use that read; it is the same as reading the digest
+        when the run started, which the runs already did."""
+        try:
+            client = self._dynamodb()  # before the copy, so the container keeps one client
+        except _dynamo_errors():
+            return self  # claim_many reports it
+        ahead = copy.copy(self)
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cooldown-digest")
+        try:
+            # _read_digest never raises for a DynamoDB fault (None: entries are read instead).
+            ahead._digest_ahead = reader.submit(self._read_digest, client)
+        finally:
+            reader.shutdown(wait=False)  # the thread ends with its one read
+        return ahead
 
     def _dynamodb(self) -> DynamoDBClient:
         with self._client_lock:
@@ -202,7 +227,9 @@ class DynamoCooldownStore:
         # Skipping a key seen live at `now` changes no outcome (its claim would fail at the
         # same `now`); the PutItem condition still decides every claim.
         floor_now = math.floor(now_epoch)
-        digest = self._read_digest(client)
+        digest = (
+            self._read_digest(client) if self._digest_ahead is None else self._digest_ahead.result()
+        )
         known = (
             {}
             if digest is None
@@ -505,6 +532,9 @@ def _unavailable(error: Exception) -> DependencyUnavailableError:
 
 class DisabledCooldownStore:
     """NOTIFICATION_COOLDOWN_HOURS=0: every claim succeeds and nothing is written."""
+
+    def for_one_run(self) -> DisabledCooldownStore:
+        return self
 
     def claim_many(
         self, keys: Sequence[CooldownKey], now: datetime, *, deadline: Deadline | None = None

@@ -5,6 +5,8 @@ the unavailable and low packages and one for the products about to run out (at t
 on two connections sharing one snapshot), one concurrent batch of cooldown claims and one
 batch insert. Only notifications whose claim succeeded are inserted; when the insert fails
 the claims are released, so the next run sends them instead of the cooldown swallowing them.
+A run that finds the usage base missing or old rebuilds it afterwards (usage_upkeep): a
+constant number of statements more, about once every two hours.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ from inventory.data.notifications import insert_notifications
 from inventory.data.usage import StockoutCandidates, fetch_stockout_candidates
 from inventory.deadline import Deadline
 from inventory.errors import ConfigurationError, DependencyUnavailableError, InventoryError
+from inventory.failures import describe_failure
 from inventory.models.notifications import MonitorResult, MonitorSummary
 from inventory.observability import logger, metrics
 from inventory.rules.notification_draft import Alert, CooldownKey, NotificationDraft
 from inventory.rules.notifications import Evaluation, RuleSettings, evaluate
+from inventory.services.usage_upkeep import keep_usage_base
 
 
 class Delivery(StrEnum):
@@ -70,19 +74,6 @@ def rule_settings(settings: Settings) -> RuleSettings:
         stockout_prediction_days=settings.stockout_prediction_days,
         stockout_lookback_days=settings.stockout_lookback_days,
     )
-
-
-def describe_failure(error: Exception) -> str:
-    """A reason fit for a response: the domain message, or the driver's primary message.
-
-    Never the statement text or parameters.
-    """
-    if isinstance(error, InventoryError):
-        return str(error)
-    if isinstance(error, psycopg.Error):
-        primary = error.diag.message_primary
-        return f"{type(error).__name__}: {primary}" if primary else type(error).__name__
-    return type(error).__name__
 
 
 def _claim(
@@ -216,8 +207,9 @@ def load_alertable(
     return AlertableSnapshot(found, predicted)
 
 
-def _evaluate(now: datetime) -> Evaluation:
-    """The rules over what can raise an alert; the counts come from SQL."""
+def _evaluate(now: datetime) -> tuple[Evaluation, datetime | None]:
+    """The rules over what can raise an alert; the counts come from SQL. Also when the usage
+    base the read used was built (None: none counted)."""
     settings = get_settings()
     snapshot = load_alertable(settings, now)
     evaluation = evaluate(
@@ -227,11 +219,12 @@ def _evaluate(now: datetime) -> Evaluation:
         now,
         named=snapshot.problems.limiting_products,
     )
-    return replace(
+    counted = replace(
         evaluation,
         packages_checked=snapshot.problems.packages_checked,
         products_checked=snapshot.candidates.products_checked,
     )
+    return counted, snapshot.candidates.usage_base_built_at
 
 
 def _errors_of(outcomes: Sequence[AlertOutcome]) -> list[str]:
@@ -292,8 +285,9 @@ def _run(
 ) -> MonitorResult:
     started = time.perf_counter()
     now = now or datetime.now(UTC)
+    store = _store_for_this_run(store)
     try:
-        evaluation = _evaluate(now)
+        evaluation, usage_base_built_at = _evaluate(now)
     except (InventoryError, psycopg.Error) as error:
         if isinstance(error, ConfigurationError):
             logger.error("Monitor configuration error", extra={"reason": str(error)})
@@ -317,6 +311,7 @@ def _run(
         _record_metrics(result)
         return result
     outcomes = _deliver_with(store, evaluation.alerts, now, deadline)
+    keep_usage_base(usage_base_built_at, now, deadline)
     sent = _count(outcomes, Delivery.SENT)
     result = MonitorResult(
         success=True,
@@ -352,6 +347,15 @@ def run_monitor_for_http(
     if not result.success:
         raise DependencyUnavailableError("; ".join(result.summary.errors))
     return result
+
+
+def _store_for_this_run(store: CooldownStore | None) -> CooldownStore | None:
+    """The store's one-run form, started before the SQL so that its reads overlap it. A store
+    that cannot be resolved is left to _deliver_with, which reports it per alert."""
+    try:
+        return resolve_store(store).for_one_run()
+    except InventoryError:
+        return store
 
 
 def resolve_store(store: CooldownStore | None) -> CooldownStore:
