@@ -78,11 +78,13 @@ SELECT product_id, sum(quantity) FROM per_product GROUP BY product_id
 # lacks ([lo, since)): a few percent of the window's rows. Otherwise every row of the window.
 _USED: LiteralString = (
     """
-WITH base AS (
+WITH counting AS (
+    -- The base, if nothing it summed has changed since it was built.
     SELECT b.lo, b.hi, b.built_at
     FROM usage_base b
     JOIN usage_base_state s ON s.changes = b.changes
-    WHERE b.hi >= %(since)s AND b.hi <= %(until)s
+), base AS (
+    SELECT lo, hi FROM counting WHERE hi >= %(since)s AND hi <= %(until)s
 ), items AS (
     SELECT oi.package_id, oi.product_id, oi.quantity
     FROM order_items oi
@@ -132,10 +134,8 @@ ORDER BY p.name COLLATE "C", p.id
 _CANDIDATES_SQL: LiteralString = (
     _USED
     + """
-SELECT counted.active,
-       (SELECT b.built_at FROM usage_base b JOIN usage_base_state s ON s.changes = b.changes),
-       f.id, f.name, f.unit, f.current_stock,
-       f.is_active, f.usage
+SELECT counted.active, (SELECT built_at FROM counting),
+       f.id, f.name, f.unit, f.current_stock, f.is_active, f.usage
 FROM (SELECT count(*) FROM products WHERE is_active) AS counted(active)
 LEFT JOIN (
     SELECT p.id, p.name, p.unit, p.current_stock, p.is_active, coalesce(u.usage, 0) AS usage
