@@ -99,6 +99,9 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     assert monitor["cold_sql_statements"] > monitor["warm_sql_statements"] + 1
     # Warm, the cooldown digest names every live entry: its header and its chunk, nothing else.
     assert monitor["warm_dynamodb_requests"] == 2
+    # Each warm run is paired with a bare SQL run measured right before it.
+    assert len(monitor["warm_runs_ms"]) == len(monitor["paired_bare_sql_ms"]) == bench.WARM_RUNS
+    assert monitor["ratio_to_paired_bare_sql"] > 0
     assert result["bare_sql_with_usage"]["median_ms"] > 0
     assert result["availability_handler"]["first_status"] == 200
     page = result["availability_handler"]["page"]
