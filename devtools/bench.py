@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from devtools.bench_data import CatalogueSize, generate_catalogue
 from devtools.template import ROOT, FunctionSpec, Template, load_template
@@ -309,9 +310,19 @@ class StatementCounter:
                 connection.cursor_factory = factory
 
 
+def _floor_connection(database_url: str) -> psycopg.Connection[Any]:
+    """A connection for the bare SQL, with the work_mem the monitor's reads use: the floor is
+    measured at the monitor's own setting, not at the server's smaller default."""
+    from inventory.data.db import READ_WORK_MEM
+
+    connection = psycopg.connect(database_url, autocommit=True)
+    connection.execute(sql.SQL("SET work_mem = {}").format(sql.Literal(READ_WORK_MEM)))
+    return connection
+
+
 def measure_bare_sql(database_url: str, repeat: int) -> dict[str, Any]:
     """The GROUP BY alone, rows fetched as tuples: one warm-up, then the median."""
-    with psycopg.connect(database_url, autocommit=True) as connection:
+    with _floor_connection(database_url) as connection:
         runs = []
         rows = 0
         for _ in range(repeat + 1):
@@ -330,8 +341,8 @@ def measure_bare_sql_with_usage(
 
     window = {"since": now - timedelta(days=lookback_days), "until": now}
     with (
-        psycopg.connect(database_url, autocommit=True) as packages,
-        psycopg.connect(database_url, autocommit=True) as usage,
+        _floor_connection(database_url) as packages,
+        _floor_connection(database_url) as usage,
         ThreadPoolExecutor(max_workers=2) as pool,
     ):
         runs = []
@@ -561,7 +572,7 @@ def _warm_runs_paired_with_bare_sql(
     the ratio of medians measured minutes apart. Both are reported."""
     warm: list[MonitorRun] = []
     bare: list[float] = []
-    with psycopg.connect(database_url, autocommit=True) as connection:
+    with _floor_connection(database_url) as connection:
         for i in range(runs):
             elapsed, _ = _timed(lambda: connection.execute(BARE_SQL).fetchall())
             bare.append(elapsed)

@@ -230,18 +230,16 @@ class DynamoCooldownStore:
         digest = (
             self._read_digest(client) if self._digest_ahead is None else self._digest_ahead.result()
         )
-        known = (
-            {}
-            if digest is None
-            else {key: expires for key, expires in digest.entries.items() if expires > floor_now}
-        )
-        unknown = [key for key in dict.fromkeys(keys) if key not in known]
+        named = {} if digest is None else digest.entries
+        # One lookup per key, not a filtered copy of the digest: warm, the run's 16k keys are
+        # hashed twice in all (make bench), and the copy is made only when a digest is written.
+        unknown = [key for key in dict.fromkeys(keys) if named.get(key, 0) <= floor_now]
         found = self._live_keys(client, unknown, floor_now)
-        live = known | found
         claims = [Claim(key, ClaimOutcome.SUPPRESSED) for key in keys]
         # Only the keys without a live entry go to the pool: a future per suppressed key
         # cost more than its answer (make bench: 16k keys, all live).
-        pending = [i for i, key in enumerate(keys) if key not in live]
+        dead = {key for key in unknown if key not in found}
+        pending = [i for i, key in enumerate(keys) if key in dead] if dead else []
         if pending:
             workers = min(self._max_workers, len(pending))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
@@ -255,7 +253,8 @@ class DynamoCooldownStore:
         out_of_time = deadline is not None and deadline.expired()
         # Out of time, the insert of what was claimed comes first; the digest can wait a run.
         if digest is not None and (found or claimed) and not out_of_time:
-            self._write_digest(client, digest.generation, {**live, **claimed}, now_epoch)
+            live = {key: expires for key, expires in named.items() if expires > floor_now}
+            self._write_digest(client, digest.generation, {**live, **found, **claimed}, now_epoch)
         return claims
 
     # -- the digest of live entries (data/cooldown_digest.py) ---------------------------------
