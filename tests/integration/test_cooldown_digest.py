@@ -159,6 +159,29 @@ def test_expired_entries_named_by_the_digest_are_claimed_again(
     assert outcomes(store.claim_many(held, NOW + WINDOW)) == {ClaimOutcome.CLAIMED: 3}
 
 
+def test_the_digest_a_run_writes_names_exactly_the_live_entries(
+    cooldown_table: str, moto_endpoint: str, client: Any
+) -> None:
+    store, _ = counted_store(cooldown_table, moto_endpoint)
+    gone, expired = keys(2), keys(2)
+    store.claim_many([*gone, *expired], NOW)
+    half = NOW + WINDOW / 2
+    named = keys(2)
+    store.claim_many(named, half)  # the digest names `gone`, `expired` and `named`
+    other, _ = counted_store(cooldown_table, moto_endpoint)
+    [theirs] = other.claim_many(keys(1), half)  # one key: no digest written
+    fresh = keys(2)
+
+    claims = store.claim_many([*named, theirs.key, *fresh, *expired], NOW + WINDOW)
+
+    assert outcomes(claims) == {ClaimOutcome.SUPPRESSED: 3, ClaimOutcome.CLAIMED: 4}
+    digest = cooldown_digest.read_digest(client, cooldown_table, PARTITION_KEY)
+    # `gone` expired and nobody asked again: no longer named. The others are live.
+    assert set(digest.entries) == {*named, theirs.key, *fresh, *expired}
+    # Claimed again, the expired keys are named with their new expiry, not the old one.
+    assert {digest.entries[key] for key in expired} == {claims[-1].expires_at}
+
+
 def test_entries_written_by_someone_else_are_found_though_the_digest_misses_them(
     cooldown_table: str, moto_endpoint: str
 ) -> None:
