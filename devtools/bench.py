@@ -320,13 +320,23 @@ def _floor_connection(database_url: str) -> psycopg.Connection[Any]:
     return connection
 
 
+def _floor_rows(connection: psycopg.Connection[Any], query: Any, params: Any = None) -> list[Any]:
+    """The floor's rows, fetched as the monitor fetches its own: with the cyclic collector
+    paused (monitor.cyclic_gc_paused). Left running, it walks the 100k fetched rows and adds
+    50-170 ms at 100k packages: a floor that is not one."""
+    from inventory.services.monitor import cyclic_gc_paused
+
+    with cyclic_gc_paused():
+        return connection.execute(query, params).fetchall()
+
+
 def measure_bare_sql(database_url: str, repeat: int) -> dict[str, Any]:
     """The GROUP BY alone, rows fetched as tuples: one warm-up, then the median."""
     with _floor_connection(database_url) as connection:
         runs = []
         rows = 0
         for _ in range(repeat + 1):
-            elapsed, fetched = _timed(lambda: connection.execute(BARE_SQL).fetchall())
+            elapsed, fetched = _timed(lambda: _floor_rows(connection, BARE_SQL))
             runs.append(elapsed)
             rows = len(fetched)
     return {"median_ms": _median(runs[1:]), "runs_ms": runs[1:], "rows": rows}
@@ -339,6 +349,8 @@ def measure_bare_sql_with_usage(
     pair (one warm-up, then the median)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from inventory.services.monitor import cyclic_gc_paused
+
     window = {"since": now - timedelta(days=lookback_days), "until": now}
     with (
         _floor_connection(database_url) as packages,
@@ -347,14 +359,15 @@ def measure_bare_sql_with_usage(
     ):
         runs = []
         for _ in range(repeat + 1):
-            started = time.perf_counter()
-            pending = [
-                pool.submit(lambda: packages.execute(BARE_SQL).fetchall()),
-                pool.submit(lambda: usage.execute(BARE_USAGE_SQL, window).fetchall()),
-            ]
-            for future in pending:
-                future.result()
-            runs.append(_ms(time.perf_counter() - started))
+            with cyclic_gc_paused():  # as in _floor_rows, for both threads at once
+                started = time.perf_counter()
+                pending = [
+                    pool.submit(lambda: packages.execute(BARE_SQL).fetchall()),
+                    pool.submit(lambda: usage.execute(BARE_USAGE_SQL, window).fetchall()),
+                ]
+                for future in pending:
+                    future.result()
+                runs.append(_ms(time.perf_counter() - started))
     return {"median_ms": _median(runs[1:]), "runs_ms": runs[1:]}
 
 
@@ -574,7 +587,7 @@ def _warm_runs_paired_with_bare_sql(
     bare: list[float] = []
     with _floor_connection(database_url) as connection:
         for i in range(runs):
-            elapsed, _ = _timed(lambda: connection.execute(BARE_SQL).fetchall())
+            elapsed, _ = _timed(lambda: _floor_rows(connection, BARE_SQL))
             bare.append(elapsed)
             warm.append(_run_monitor_counted(now + timedelta(minutes=1 + i)))
     return warm, bare
@@ -786,7 +799,7 @@ def bench_size(
     # Large responses take seconds each: fewer repeats keep the whole run within minutes.
     repeat = options.repeat if packages <= 10_000 else max(1, min(options.repeat, 3))
     _note(f"{packages:,} packages: bare SQL")
-    bare = measure_bare_sql(services.database_url, repeat)
+    bare = measure_bare_sql(services.database_url, max(repeat, WARM_RUNS))
     from inventory.config import get_settings
 
     lookback_days = get_settings().stockout_lookback_days

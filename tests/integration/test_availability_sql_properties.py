@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from hypothesis import given, settings
@@ -11,6 +12,8 @@ from hypothesis import strategies as st
 
 from inventory.data.availability_sql import (
     ACTIVE_PACKAGES,
+    EVERY_PACKAGE,
+    PackageIds,
     active_page,
     fetch_availability,
     fetch_problem_packages,
@@ -105,6 +108,29 @@ def test_monitor_query_returns_exactly_the_unavailable_and_low_packages_of_the_o
                     known.is_active,
                 )
                 assert details.unit == "unit"  # the column's default
+            raise _RollbackError
+    except _RollbackError:
+        pass
+
+
+@settings(max_examples=300)
+@given(catalog=catalogs(), threshold=thresholds, cut=st.integers(0, 8))
+def test_the_problems_of_two_id_ranges_join_into_those_of_the_whole(
+    db: psycopg.Connection[Any], catalog: list[PackageSpec], threshold: Decimal, cut: int
+) -> None:
+    try:
+        with db.transaction():
+            insert_catalog(db, catalog)
+            whole = fetch_problem_packages(db, threshold)
+            # The catalogue's package ids are 1..6: every cut from none below to all below.
+            lower = PackageIds(EVERY_PACKAGE.first, UUID(int=cut))
+            upper = PackageIds(UUID(int=cut + 1), EVERY_PACKAGE.last)
+
+            joined = fetch_problem_packages(db, threshold, lower) + fetch_problem_packages(
+                db, threshold, upper
+            )
+
+            assert joined == whole
             raise _RollbackError
     except _RollbackError:
         pass

@@ -19,9 +19,11 @@ does not depend on it and both can run at once, in one snapshot.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, LiteralString
 from uuid import UUID
 
@@ -208,6 +210,7 @@ WITH per_package AS (
            min(div(p.par_level, pi.quantity)) AS par_baseline
     FROM package_items pi
     JOIN products p ON p.id = pi.product_id
+    WHERE pi.package_id BETWEEN %(first_id)s AND %(last_id)s
     GROUP BY pi.package_id
 ), judged AS (
     -- Active packages with components: the ones a run evaluates.
@@ -267,6 +270,28 @@ ORDER BY package_name COLLATE "C", package_id
 
 
 @dataclass(frozen=True, slots=True)
+class PackageIds:
+    """The packages whose id lies in [first, last] (uuid order, as PostgreSQL compares them)."""
+
+    first: UUID
+    last: UUID
+
+
+EVERY_PACKAGE = PackageIds(UUID(int=0), UUID(int=(1 << 128) - 1))
+
+
+def split(ids: PackageIds, share: Fraction) -> tuple[PackageIds, PackageIds]:
+    """Two ranges that together hold exactly `ids`, the first about `share` of them (0 < share
+    < 1). Ids from gen_random_uuid() are spread evenly over the range; skewed ids only make
+    the parts uneven, never wrong."""
+    if not 0 < share < 1 or ids.first >= ids.last:
+        raise ValueError(f"cannot split {ids} at {share}")
+    # Exact integers: the cut is at least `first` and below `last`, so both parts hold ids.
+    cut = ids.first.int + (ids.last.int - ids.first.int) * share.numerator // share.denominator
+    return PackageIds(ids.first, UUID(int=cut)), PackageIds(UUID(int=cut + 1), ids.last)
+
+
+@dataclass(frozen=True, slots=True)
 class ProblemPackages:
     """The unavailable and low packages, by (name, id), how many packages were checked (active
     ones with components), and the details of the products limiting the problem packages:
@@ -275,6 +300,20 @@ class ProblemPackages:
     packages_checked: int
     packages: list[PackageAvailability]
     limiting_products: dict[UUID, ProductDetails]
+
+    def __add__(self, other: ProblemPackages) -> ProblemPackages:
+        """Both reads as one, for reads of disjoint ranges in one snapshot."""
+        return ProblemPackages(
+            packages_checked=self.packages_checked + other.packages_checked,
+            packages=list(heapq.merge(self.packages, other.packages, key=_list_order)),
+            limiting_products=self.limiting_products | other.limiting_products,
+        )
+
+
+def _list_order(item: PackageAvailability) -> tuple[str, UUID]:
+    # COLLATE "C" orders by UTF-8 bytes, which is code point order, which is how Python
+    # compares str; UUIDs compare as PostgreSQL's uuid does, byte by byte.
+    return item.package_name, item.package_id
 
 
 def _to_problem(row: Sequence[Any], products: Mapping[UUID, ProductDetails]) -> PackageAvailability:
@@ -293,11 +332,13 @@ def _to_problem(row: Sequence[Any], products: Mapping[UUID, ProductDetails]) -> 
 
 
 def fetch_problem_packages(
-    connection: psycopg.Connection[Any], threshold: Decimal
+    connection: psycopg.Connection[Any], threshold: Decimal, ids: PackageIds = EVERY_PACKAGE
 ) -> ProblemPackages:
-    """Every active package whose status is unavailable or low_stock, in one round trip."""
+    """Every active package in `ids` whose status is unavailable or low_stock, in one round
+    trip."""
+    params = {"threshold": threshold, "first_id": ids.first, "last_id": ids.last}
     with connection.cursor(row_factory=psycopg.rows.tuple_row) as cursor:
-        cursor.execute(_PROBLEMS_SQL, {"threshold": threshold})
+        cursor.execute(_PROBLEMS_SQL, params)
         rows = cursor.fetchall()
     products = {row[7]: ProductDetails(*row[7:]) for row in rows if row[7] is not None}
     return ProblemPackages(

@@ -11,6 +11,7 @@ only when asked, because with the cooldown warm the monitor suppresses almost ev
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -239,25 +240,33 @@ def bottleneck_alerts(
     Every limiting product counts, not only the first: with a tie, restocking one of them
     alone frees nothing, and each deserves the alert.
     """
-    blocked: dict[UUID, list[PackageAvailability]] = {}
-    names: dict[UUID, str] = {}
+    blocked: defaultdict[UUID, list[PackageAvailability]] = defaultdict(list)
     for item in snapshot:
         if item.status not in _PROBLEM_STATUSES:
             continue
-        for product_id in dict.fromkeys(item.limiting_product_ids):
-            blocked.setdefault(product_id, []).append(item)
-        if item.bottleneck is not None:
-            names.setdefault(item.bottleneck.product_id, item.bottleneck.product_name)
+        limiting = item.limiting_product_ids
+        # A package counts once per product, even if its figures name the product twice.
+        for product_id in limiting if len(limiting) == 1 else dict.fromkeys(limiting):
+            blocked[product_id].append(item)
     ranked = []
     for product_id, items in blocked.items():
         if len(items) < settings.bottleneck_min_packages:
             continue
         figures = products.get(product_id)
-        name = figures.product_name if figures else names.get(product_id, str(product_id))
+        name = figures.product_name if figures else _bottleneck_name(product_id, items)
         build = partial(_bottleneck_draft, product_id, name, figures, items, settings)
         alert = Alert(CooldownKey(NotificationType.PACKAGE_BOTTLENECK, product_id), build)
         ranked.append(((name, str(product_id)), alert))
     return [alert for _, alert in sorted(ranked, key=lambda pair: pair[0])]
+
+
+def _bottleneck_name(product_id: UUID, items: Iterable[PackageAvailability]) -> str:
+    """The name the first package with this product as its bottleneck gives it (every such
+    package is among the ones it limits), else its id."""
+    for item in items:
+        if item.bottleneck is not None and item.bottleneck.product_id == product_id:
+            return item.bottleneck.product_name
+    return str(product_id)
 
 
 def bottleneck_drafts(
