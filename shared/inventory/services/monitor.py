@@ -205,9 +205,10 @@ def load_alertable(
     (see read_in_one_snapshot).
 
     The problem packages are read in two parts of the package ids, one per connection, so
-    the server aggregates them on two cores at once (make bench, 100k packages: the whole
-    statement ~410 ms, its two parts side by side ~300 ms). The reader's connection also
-    reads the products' usage first, so the main one takes the larger part.
+    the server aggregates them on two cores at once (timed by a scratch script on make
+    bench's 100k packages: the whole statement ~410 ms, its two parts side by side ~300 ms).
+    The reader's connection also reads the products' usage first, so the main one takes the
+    larger part.
     """
     threshold = settings.package_low_stock_threshold
     lower, upper = split(EVERY_PACKAGE, MAIN_CONNECTION_SHARE)
