@@ -188,7 +188,7 @@ class AlertableSnapshot:
 # The main connection's share of the package ids. The reader's connection reads the usage
 # first (~100 ms at 100k packages beside the other statement, while the usage base counts),
 # so the main one takes more. Warm runs on the bench's data, timed per statement: at 3/5 the
-# main connection finished 50-95 ms after the reader, at 11/20 30-80 ms before it; at 4/7
+# main connection mostly finished last (by 50-190 ms), at 11/20 first (by 30-80 ms); at 4/7
 # both end within ~40 ms of each other.
 MAIN_CONNECTION_SHARE = Fraction(4, 7)
 
