@@ -51,3 +51,20 @@ def test_a_truncated_chunk_is_refused() -> None:
 def test_an_unknown_type_is_refused() -> None:
     with pytest.raises(DigestFormatError):
         decode([], ["package_vanished"])
+
+
+def test_decoded_entries_answer_lookups_by_cooldown_key() -> None:
+    reference = uuid.uuid4()
+    low = CooldownKey(NotificationType.PACKAGE_LOW_STOCK, reference)
+    entries = decode(encode({low: 7}, TYPES), TYPES)
+    # Equal keys built apart (as the rules build them) find the entry.
+    again = CooldownKey(NotificationType.PACKAGE_LOW_STOCK, uuid.UUID(str(reference)))
+    # The same reference under another type is another key.
+    other_type = CooldownKey(NotificationType.PACKAGE_UNAVAILABLE, reference)
+
+    assert (entries.get(again), entries[again], again in entries) == (7, 7, True)
+    assert (entries.get(other_type, 0), other_type in entries) == (0, False)
+    assert object() not in entries
+    with pytest.raises(KeyError):
+        entries[other_type]
+    assert (list(entries), len(entries), dict(entries.items())) == ([low], 1, {low: 7})

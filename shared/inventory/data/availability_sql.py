@@ -317,7 +317,7 @@ def _list_order(item: PackageAvailability) -> tuple[str, UUID]:
 
 
 def _to_problem(row: Sequence[Any], products: Mapping[UUID, ProductDetails]) -> PackageAvailability:
-    _, package_id, name, max_sellable, baseline, ids, quantity, *_ = row
+    package_id, name, max_sellable, baseline, ids, quantity = row[1:7]
     sellable = int(max_sellable)
     first = products[ids[0]]
     return PackageAvailability(
