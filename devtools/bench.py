@@ -8,13 +8,14 @@ and moto's DynamoDB server in a process of its own, generates each catalogue ins
 PostgreSQL (devtools/bench_data.py) and measures, per size:
 
 - the bare SQL aggregation of every active package's max sellable (the floor any
-  implementation pays: one GROUP BY, rows fetched into Python), median of several runs; and
-  the same next to the bare usage aggregation the stockout rule needs, side by side on two
-  connections (the floor of everything the monitor reads);
+  implementation pays: one GROUP BY, rows fetched into Python as the monitor fetches its own,
+  at its work_mem and with the cyclic GC paused), median of several runs; and the same next to
+  the bare usage aggregation the stockout rule needs, side by side on two connections (the
+  floor of everything the monitor reads);
 - the monitor (`run_monitor`, the real service) against the moto cooldown table: once with a
   cold table (every alert is sent), then with the table warm (every alert suppressed, median
-  of several runs, each with a new store as in a new Lambda container); its SQL statements
-  and DynamoDB requests per run;
+  of five runs, each with a new store as in a new Lambda container, each right after a bare
+  SQL run it is paired with); its SQL statements and DynamoDB requests per run;
 - the availability handler (functions/packages_availability, the real `lambda_handler` with
   events/packages_availability.json): first call (new connection, nothing cached), warm call
   and the 304 call with If-None-Match (medians);
