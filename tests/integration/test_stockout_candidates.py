@@ -28,10 +28,6 @@ STOCKS = [Decimal(v) for v in ("-1", "0", "0.5", "1", "2.5", "10", "100")]
 USAGES = [Decimal(v) for v in ("0", "1", "2", "4", "10", "40", "40.000001", "400")]
 
 
-class _RollbackError(Exception):
-    """Raised to roll the example's rows back."""
-
-
 products = st.lists(
     st.tuples(st.sampled_from(STOCKS), st.sampled_from(USAGES), st.booleans()),
     min_size=1,
@@ -62,30 +58,27 @@ def _insert(db: psycopg.Connection[Any], rows: list[tuple[Decimal, Decimal, bool
 def test_candidates_give_the_rule_the_same_stockout_drafts_as_every_product(
     db: psycopg.Connection[Any], rows: list[tuple[Decimal, Decimal, bool]]
 ) -> None:
-    try:
-        with db.transaction():
-            _insert(db, rows)
-            candidates = fetch_stockout_candidates(
-                db,
-                NOW,
-                lookback_days=RULES.stockout_lookback_days,
-                prediction_days=RULES.stockout_prediction_days,
-            )
-            everything = fetch_product_figures(db, NOW, RULES.stockout_lookback_days)
+    # The example's rows are rolled back whatever happens.
+    with db.transaction(force_rollback=True):
+        _insert(db, rows)
+        candidates = fetch_stockout_candidates(
+            db,
+            NOW,
+            lookback_days=RULES.stockout_lookback_days,
+            prediction_days=RULES.stockout_prediction_days,
+        )
+        everything = fetch_product_figures(db, NOW, RULES.stockout_lookback_days)
 
-            assert candidates.products_checked == sum(1 for _, _, active in rows if active)
-            assert stockout_drafts(candidates.products, RULES, NOW) == stockout_drafts(
-                everything, RULES, NOW
-            )
-            # Only products the rule alerts on, each with the figures of the full read.
-            full = {p.product_id: p for p in everything}
-            alerted = {d.reference_id for d in stockout_drafts(everything, RULES, NOW)}
-            assert {p.product_id for p in candidates.products} == alerted
-            for figures in candidates.products:
-                assert figures == full[figures.product_id]
-            raise _RollbackError
-    except _RollbackError:
-        pass
+        assert candidates.products_checked == sum(1 for _, _, active in rows if active)
+        assert stockout_drafts(candidates.products, RULES, NOW) == stockout_drafts(
+            everything, RULES, NOW
+        )
+        # Only products the rule alerts on, each with the figures of the full read.
+        full = {p.product_id: p for p in everything}
+        alerted = {d.reference_id for d in stockout_drafts(everything, RULES, NOW)}
+        assert {p.product_id for p in candidates.products} == alerted
+        for figures in candidates.products:
+            assert figures == full[figures.product_id]
 
 
 def test_a_product_lasting_exactly_the_prediction_window_is_left_out(
