@@ -8,11 +8,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory.http import ERROR_RESPONSES, build_app
+from inventory.models.checks import CooldownsCleared
 from inventory.models.envelope import Envelope, ok
-from inventory.models.notifications import CooldownsCleared
 from inventory.observability import logger, metrics
-from inventory.rules.notification_draft import NotificationType
-from inventory.services import notification_checks
+from inventory.rules.alert_types import NotificationType
+from inventory.services import manual_checks
 
 app = build_app()
 
@@ -26,7 +26,7 @@ def clear_cooldowns(
     type: Annotated[NotificationType | None, Query(description="Only this type")] = None,
     reference_id: Annotated[UUID | None, Query(description="Only this package/product")] = None,
 ) -> Envelope[CooldownsCleared]:
-    cleared = notification_checks.clear_cooldowns(type=type, reference_id=reference_id)
+    cleared = manual_checks.clear_cooldowns(type=type, reference_id=reference_id)
     logger.info(
         "Cooldowns cleared",
         extra={"cleared": cleared, "type": type, "reference_id": str(reference_id or "")},

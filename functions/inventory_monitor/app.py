@@ -13,9 +13,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from inventory import cron_auth, deadline
 from inventory.http import ERROR_RESPONSES, build_app
 from inventory.models.envelope import Envelope, ErrorEnvelope, ok
-from inventory.models.notifications import MonitorResult
+from inventory.models.monitor_result import MonitorResult
 from inventory.observability import logger, metrics
-from inventory.services.monitor import run_monitor, run_monitor_for_http
+from inventory.services import monitor
 
 # debug=False: POWERTOOLS_DEV would otherwise print whole events, query token included.
 app = build_app(debug=False)
@@ -46,7 +46,7 @@ def run_from_cron() -> Envelope[MonitorResult]:
     # at DEBUG, and the token must never reach a log line.
     event = app.current_event
     cron_auth.authorize(event.headers.get("authorization"), event.get_query_string_value("token"))
-    return ok(run_monitor_for_http(deadline=deadline.for_invocation(app.lambda_context)))
+    return ok(monitor.run(deadline=deadline.for_invocation(app.lambda_context)))
 
 
 def _is_http_event(event: dict[str, Any]) -> bool:
@@ -63,4 +63,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "Scheduled monitor run",
         extra={"source": event.get("source"), "resources": event.get("resources")},
     )
-    return run_monitor(deadline=deadline.for_invocation(context)).model_dump(mode="json")
+    return monitor.run_monitor(deadline=deadline.for_invocation(context)).model_dump(mode="json")

@@ -8,10 +8,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory import deadline
 from inventory.http import ERROR_RESPONSES, build_app
+from inventory.models.checks import CheckData, CooldownStats, NotificationCheckRequest
 from inventory.models.envelope import Envelope, ok
-from inventory.models.notifications import CheckData, CooldownStats, NotificationCheckRequest
 from inventory.observability import logger, metrics
-from inventory.services import notification_checks
+from inventory.services import manual_checks
 
 app = build_app()
 
@@ -25,7 +25,7 @@ def post_notification_check(
     request: Annotated[NotificationCheckRequest | None, Body()] = None,
 ) -> Envelope[CheckData]:
     return ok(
-        notification_checks.run_check(
+        manual_checks.run_check(
             request or NotificationCheckRequest(),
             deadline=deadline.for_invocation(app.lambda_context),
         )
@@ -38,7 +38,7 @@ def post_notification_check(
     responses=ERROR_RESPONSES,
 )
 def get_cooldown_stats() -> Envelope[CooldownStats]:
-    return ok(notification_checks.cooldown_stats())
+    return ok(manual_checks.cooldown_stats())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -38,7 +38,7 @@ class RemainingTime(Protocol):
 
 
 # What a run needs after its last claim: the insert of every claimed notification in one
-# statement (make bench: ~1 s for 16k rows locally), the digest, the response.
+# statement, the digest, the response (docs/performance.md has the insert's figure).
 RESERVE_SECONDS = 5.0
 
 

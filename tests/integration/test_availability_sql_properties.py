@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from inventory.data.availability_sql import (
     ACTIVE_PACKAGES,
     EVERY_PACKAGE,
-    PackageIds,
+    PackageIdRange,
     active_page,
     fetch_availability,
     fetch_problem_packages,
@@ -111,8 +111,8 @@ def test_the_problems_of_two_id_ranges_join_into_those_of_the_whole(
         insert_catalog(db, catalog)
         whole = fetch_problem_packages(db, threshold)
         # The catalogue's package ids are 1..6: every cut from none below to all below.
-        lower = PackageIds(EVERY_PACKAGE.first, UUID(int=cut))
-        upper = PackageIds(UUID(int=cut + 1), EVERY_PACKAGE.last)
+        lower = PackageIdRange(EVERY_PACKAGE.first, UUID(int=cut))
+        upper = PackageIdRange(UUID(int=cut + 1), EVERY_PACKAGE.last)
 
         joined = fetch_problem_packages(db, threshold, lower) + fetch_problem_packages(
             db, threshold, upper

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from inventory.data import cooldown_digest
-from inventory.data.cooldowns import PARTITION_KEY, ClaimOutcome, DynamoCooldownStore
-from inventory.rules.notification_draft import CooldownKey, NotificationType
+from inventory.data.cooldowns import ClaimOutcome, dynamodb_digest
+from inventory.data.cooldowns.dynamodb import PARTITION_KEY, DynamoCooldownStore
+from inventory.rules.alert_types import CooldownKey, NotificationType
 from tests.support import dynamo
 
 NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
@@ -131,11 +131,11 @@ def test_a_digest_built_before_a_clear_is_refused(
     held = keys(3)
     store, _ = counted_store(cooldown_table, moto_endpoint)
     store.claim_many(held, NOW)
-    before = cooldown_digest.read_digest(client, cooldown_table, PARTITION_KEY)
+    before = dynamodb_digest.read_digest(client, cooldown_table, PARTITION_KEY)
     assert set(before.entries) == set(held)
 
     store.clear()  # deletes every entry, then bumps the generation
-    taken = cooldown_digest.write_digest(
+    taken = dynamodb_digest.write_digest(
         client,
         cooldown_table,
         PARTITION_KEY,
@@ -145,7 +145,7 @@ def test_a_digest_built_before_a_clear_is_refused(
     )
 
     assert taken is False
-    assert cooldown_digest.read_digest(client, cooldown_table, PARTITION_KEY).entries == {}
+    assert dynamodb_digest.read_digest(client, cooldown_table, PARTITION_KEY).entries == {}
     assert outcomes(store.claim_many(held, NOW)) == {ClaimOutcome.CLAIMED: 3}
 
 
@@ -175,7 +175,7 @@ def test_the_digest_a_run_writes_names_exactly_the_live_entries(
     claims = store.claim_many([*named, theirs.key, *fresh, *expired], NOW + WINDOW)
 
     assert outcomes(claims) == {ClaimOutcome.SUPPRESSED: 3, ClaimOutcome.CLAIMED: 4}
-    digest = cooldown_digest.read_digest(client, cooldown_table, PARTITION_KEY)
+    digest = dynamodb_digest.read_digest(client, cooldown_table, PARTITION_KEY)
     # `gone` expired and nobody asked again: no longer named. The others are live.
     assert set(digest.entries) == {*named, theirs.key, *fresh, *expired}
     # Claimed again, the expired keys are named with their new expiry, not the old one.
@@ -242,7 +242,7 @@ def test_a_new_digest_replaces_the_old_chunks(
         if item[PARTITION_KEY]["S"].startswith("#digest#")
     ]
     assert len(chunks) == 1
-    digest = cooldown_digest.read_digest(client, cooldown_table, PARTITION_KEY)
+    digest = dynamodb_digest.read_digest(client, cooldown_table, PARTITION_KEY)
     assert len(digest.entries) == 6
 
 

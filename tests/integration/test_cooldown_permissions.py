@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from inventory.data.cooldowns import DynamoCooldownStore
-from inventory.rules.notification_draft import CooldownKey, NotificationType
+from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
+from inventory.rules.alert_types import CooldownKey, NotificationType
 from tests.support.dynamo import dynamodb_client, load_template
 
 NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)

@@ -12,15 +12,14 @@ from typing import Any, cast
 import pytest
 
 from inventory.data.cooldowns import (
-    PARTITION_KEY,
     Claim,
     ClaimOutcome,
-    DisabledCooldownStore,
-    DynamoCooldownStore,
     get_cooldown_store,
 )
+from inventory.data.cooldowns.disabled import DisabledCooldownStore
+from inventory.data.cooldowns.dynamodb import PARTITION_KEY, DynamoCooldownStore
 from inventory.errors import DependencyUnavailableError
-from inventory.rules.notification_draft import CooldownKey, NotificationType
+from inventory.rules.alert_types import CooldownKey, NotificationType
 from tests.support import dynamo, services
 from tests.support.fakes import DeadlineAfter
 

@@ -8,7 +8,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from inventory.data.cooldowns import DynamoCooldownStore, get_cooldown_store
+from inventory.data.cooldowns import get_cooldown_store
+from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
 from inventory.data.db import database
 from inventory.services.health import check_health
 from tests.support import services

@@ -13,8 +13,8 @@ import psycopg
 import pytest
 
 from inventory.data.cooldowns import get_cooldown_store
+from inventory.services.manual_checks import check_bottlenecks, check_package
 from inventory.services.monitor import run_monitor
-from inventory.services.notification_checks import check_bottlenecks, check_package
 from tests.support.catalog import component, insert_catalog, package
 
 NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)

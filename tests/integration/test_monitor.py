@@ -11,13 +11,13 @@ import pytest
 
 from inventory.data.cooldowns import get_cooldown_store
 from inventory.data.db import SNAPSHOT_READER, get_connection
-from inventory.data.usage import fetch_product_figures
 from inventory.services import monitor
 from inventory.services.monitor import run_monitor
 from tests.support import services
 from tests.support.catalog import component, insert_catalog, package
 from tests.support.sales import insert_sales, notification_keys
 from tests.support.statements import counting_statements
+from tests.support.usage_reference import fetch_product_figures
 
 NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
 

@@ -19,8 +19,9 @@ from inventory.data.db import (
     reset_connection,
 )
 from inventory.errors import DependencyUnavailableError
-from inventory.services import monitor
-from inventory.services.monitor import load_alertable, run_monitor
+from inventory.services import monitor_reads
+from inventory.services.monitor import run_monitor
+from inventory.services.monitor_reads import load_alertable
 from tests.support.catalog import component, insert_catalog, package
 from tests.support.sales import insert_sales
 
@@ -70,7 +71,7 @@ def test_a_failing_read_on_the_second_connection_fails_the_run_and_the_next_run_
         return connection.execute("SELECT 1 / 0").fetchall()
 
     with monkeypatch.context() as patch:
-        patch.setattr(monitor, "fetch_stockout_candidates", failing_candidates)
+        patch.setattr(monitor_reads, "fetch_stockout_candidates", failing_candidates)
         failed = run_monitor(NOW)
     main, reader = get_connection(), get_connection(SNAPSHOT_READER)
 

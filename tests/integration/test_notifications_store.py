@@ -10,8 +10,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from inventory.data.notifications import insert_notifications, recent_notifications
-from inventory.rules.notification_draft import (
+from inventory.data.notification_rows import insert_notifications, recent_notifications
+from inventory.rules.alert_types import (
     NotificationDraft,
     NotificationType,
     Priority,

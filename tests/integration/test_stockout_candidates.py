@@ -11,9 +11,11 @@ import psycopg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inventory.data.usage import fetch_product_figures, fetch_stockout_candidates
-from inventory.rules.notifications import RuleSettings, stockout_drafts
+from inventory.data.usage import fetch_stockout_candidates
+from inventory.rules.alerts import RuleSettings
+from tests.support.drafts import stockout_drafts
 from tests.support.sales import insert_sales
+from tests.support.usage_reference import fetch_product_figures
 
 NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
 RULES = RuleSettings(

@@ -18,12 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inventory.data import usage_base
-from inventory.data.usage import fetch_product_figures, fetch_stockout_candidates
-from inventory.rules.notifications import ProductFigures
+from inventory.data.usage import fetch_stockout_candidates
+from inventory.rules.alerts import ProductFigures
 from inventory.services.monitor import run_monitor
 from tests.support import services
 from tests.support.catalog import component, insert_catalog, package
 from tests.support.sales import insert_sales
+from tests.support.usage_reference import fetch_product_figures
 
 LOOKBACK = 28
 BEER, LIME, RUM = (
@@ -41,7 +42,8 @@ def _db_now(db: psycopg.Connection[Any]) -> datetime:
 
 
 def _usage(figures: list[ProductFigures]) -> dict[uuid.UUID, Decimal]:
-    return {f.product_id: f.usage for f in figures}
+    # Every figure read with its usage has one (None only for products named without it).
+    return {f.product_id: f.usage or Decimal(0) for f in figures}
 
 
 def _whole_window(db: psycopg.Connection[Any], now: datetime) -> dict[uuid.UUID, Decimal]:

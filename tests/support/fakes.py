@@ -11,7 +11,7 @@ from uuid import UUID
 
 from inventory.data.cooldowns import Claim, ClaimOutcome
 from inventory.deadline import Deadline
-from inventory.rules.notification_draft import CooldownKey
+from inventory.rules.alert_types import CooldownKey
 
 
 class InMemoryCooldownStore:
@@ -26,9 +26,6 @@ class InMemoryCooldownStore:
         self.released: list[Claim] = []
         self.fail_with: str | None = None
         self._lock = threading.Lock()
-
-    def for_one_run(self) -> InMemoryCooldownStore:
-        return self
 
     def claim_many(
         self, keys: Sequence[CooldownKey], now: datetime, *, deadline: Deadline | None = None

@@ -6,8 +6,13 @@ import uuid
 
 import pytest
 
-from inventory.data.cooldown_digest import ENTRIES_PER_CHUNK, DigestFormatError, decode, encode
-from inventory.rules.notification_draft import CooldownKey, NotificationType
+from inventory.data.cooldowns.dynamodb_digest import (
+    ENTRIES_PER_CHUNK,
+    DigestFormatError,
+    decode,
+    encode,
+)
+from inventory.rules.alert_types import CooldownKey, NotificationType
 
 TYPES = [t.value for t in NotificationType]
 

@@ -11,10 +11,10 @@ from inventory.data.cooldowns import (
     Claim,
     ClaimOutcome,
     CooldownStore,
-    DisabledCooldownStore,
-    DynamoCooldownStore,
 )
-from inventory.rules.notification_draft import CooldownKey, NotificationType
+from inventory.data.cooldowns.disabled import DisabledCooldownStore
+from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
+from inventory.rules.alert_types import CooldownKey, NotificationType
 
 NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
 

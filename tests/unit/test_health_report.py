@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from inventory.data.cooldowns import DisabledCooldownStore
+from inventory.data.cooldowns.disabled import DisabledCooldownStore
 from inventory.errors import ConfigurationError, DependencyUnavailableError
 from inventory.services.health import check_health
 

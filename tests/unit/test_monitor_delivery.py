@@ -9,7 +9,7 @@ from functools import partial
 
 from inventory.data.cooldowns import Claim
 from inventory.errors import DependencyUnavailableError
-from inventory.rules.notification_draft import (
+from inventory.rules.alert_types import (
     Alert,
     CooldownKey,
     NotificationDraft,
@@ -17,7 +17,7 @@ from inventory.rules.notification_draft import (
     Priority,
     ReferenceType,
 )
-from inventory.services.monitor import Delivery, deliver
+from inventory.services.delivery import Delivery, deliver
 from tests.support.fakes import DeadlineAfter, InMemoryCooldownStore
 
 NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
@@ -34,6 +34,12 @@ def draft(
         title=f"{name} cannot be sold",
         message=f"{name} cannot be sold.",
     )
+
+
+def alert(name: str, type: NotificationType = NotificationType.PACKAGE_UNAVAILABLE) -> Alert:
+    """An alert whose draft is already written."""
+    written = draft(name, type)
+    return Alert(written.cooldown_key, lambda: written)
 
 
 class RecordingInserter:
@@ -53,7 +59,7 @@ class RecordingInserter:
 def test_claimed_drafts_are_inserted_in_one_batch_in_order() -> None:
     store, insert = InMemoryCooldownStore(), RecordingInserter()
     drafts = [draft("A"), draft("B"), draft("C")]
-    outcomes = deliver(drafts, store, NOW, insert=insert)
+    outcomes = deliver([alert(name) for name in "ABC"], store, NOW, insert=insert)
     assert [o.delivery for o in outcomes] == [Delivery.SENT] * 3
     assert insert.batches == [drafts]
     assert all(o.notification_id is not None for o in outcomes)
@@ -61,30 +67,30 @@ def test_claimed_drafts_are_inserted_in_one_batch_in_order() -> None:
 
 def test_second_delivery_inside_the_window_is_suppressed_and_not_inserted() -> None:
     store, insert = InMemoryCooldownStore(timedelta(hours=24)), RecordingInserter()
-    deliver([draft("A")], store, NOW, insert=insert)
-    again = deliver([draft("A"), draft("B")], store, NOW + timedelta(hours=23), insert=insert)
+    deliver([alert("A")], store, NOW, insert=insert)
+    again = deliver([alert("A"), alert("B")], store, NOW + timedelta(hours=23), insert=insert)
     assert [o.delivery for o in again] == [Delivery.SUPPRESSED, Delivery.SENT]
     assert insert.batches[1] == [draft("B")]
 
 
 def test_delivery_after_the_window_sends_again() -> None:
     store, insert = InMemoryCooldownStore(timedelta(hours=24)), RecordingInserter()
-    deliver([draft("A")], store, NOW, insert=insert)
-    later = deliver([draft("A")], store, NOW + timedelta(hours=24), insert=insert)
+    deliver([alert("A")], store, NOW, insert=insert)
+    later = deliver([alert("A")], store, NOW + timedelta(hours=24), insert=insert)
     assert [o.delivery for o in later] == [Delivery.SENT]
 
 
 def test_same_reference_with_another_type_has_its_own_cooldown() -> None:
     store, insert = InMemoryCooldownStore(), RecordingInserter()
-    deliver([draft("A")], store, NOW, insert=insert)
-    other = deliver([draft("A", NotificationType.PACKAGE_LOW_STOCK)], store, NOW, insert=insert)
+    deliver([alert("A")], store, NOW, insert=insert)
+    other = deliver([alert("A", NotificationType.PACKAGE_LOW_STOCK)], store, NOW, insert=insert)
     assert [o.delivery for o in other] == [Delivery.SENT]
 
 
 def test_failed_claims_send_nothing_and_report_the_reason() -> None:
     store, insert = InMemoryCooldownStore(), RecordingInserter()
     store.fail_with = "DynamoDB unreachable: connection refused"
-    outcomes = deliver([draft("A"), draft("B")], store, NOW, insert=insert)
+    outcomes = deliver([alert("A"), alert("B")], store, NOW, insert=insert)
     assert [o.delivery for o in outcomes] == [Delivery.FAILED] * 2
     assert outcomes[0].error == "cooldown claim failed: DynamoDB unreachable: connection refused"
     assert insert.batches == []
@@ -98,7 +104,7 @@ def test_a_store_that_raises_fails_every_draft_without_inserting() -> None:
             raise DependencyUnavailableError("The cooldown table did not answer.")
 
     insert = RecordingInserter()
-    outcomes = deliver([draft("A")], ExplodingStore(), NOW, insert=insert)
+    outcomes = deliver([alert("A")], ExplodingStore(), NOW, insert=insert)
     assert outcomes[0].delivery is Delivery.FAILED
     assert "did not answer" in (outcomes[0].error or "")
     assert insert.batches == []
@@ -106,9 +112,9 @@ def test_a_store_that_raises_fails_every_draft_without_inserting() -> None:
 
 def test_failed_insert_releases_the_claims_so_the_next_delivery_sends() -> None:
     store, insert = InMemoryCooldownStore(), RecordingInserter()
-    deliver([draft("B")], store, NOW, insert=insert)  # B is cooling down already
+    deliver([alert("B")], store, NOW, insert=insert)  # B is cooling down already
     insert.failure = DependencyUnavailableError("The database did not answer.")
-    failed = deliver([draft("A"), draft("B")], store, NOW, insert=insert)
+    failed = deliver([alert("A"), alert("B")], store, NOW, insert=insert)
     assert [o.delivery for o in failed] == [Delivery.FAILED, Delivery.SUPPRESSED]
     assert failed[0].error == (
         "notification insert failed: The database did not answer.; claims released"
@@ -116,7 +122,7 @@ def test_failed_insert_releases_the_claims_so_the_next_delivery_sends() -> None:
     assert [c.key for c in store.released] == [draft("A").cooldown_key]  # not B's entry
 
     insert.failure = None
-    retry = deliver([draft("A"), draft("B")], store, NOW, insert=insert)
+    retry = deliver([alert("A"), alert("B")], store, NOW, insert=insert)
     assert [o.delivery for o in retry] == [Delivery.SENT, Delivery.SUPPRESSED]
 
 
@@ -129,7 +135,7 @@ def test_nothing_to_deliver_touches_nothing() -> None:
 
 def test_a_suppressed_alert_is_never_written_out() -> None:
     store, insert = InMemoryCooldownStore(), RecordingInserter()
-    deliver([draft("A")], store, NOW, insert=insert)
+    deliver([alert("A")], store, NOW, insert=insert)
     written: list[str] = []
 
     def write(name: str) -> NotificationDraft:
@@ -148,7 +154,8 @@ def test_a_suppressed_alert_is_never_written_out() -> None:
 
 def test_alerts_not_claimed_by_the_deadline_are_deferred_and_sent_by_the_next_run() -> None:
     store, insert = InMemoryCooldownStore(), RecordingInserter()
-    alerts = [draft("A"), draft("B"), draft("C")]
+    drafts = [draft("A"), draft("B"), draft("C")]
+    alerts = [alert("A"), alert("B"), alert("C")]
 
     first = deliver(alerts, store, NOW, insert=insert, deadline=DeadlineAfter(2))
     assert [o.delivery for o in first] == [Delivery.SENT, Delivery.SENT, Delivery.DEFERRED]
@@ -162,5 +169,5 @@ def test_alerts_not_claimed_by_the_deadline_are_deferred_and_sent_by_the_next_ru
     ]
     # Every alert stored exactly once across the two runs.
     assert [d.reference_id for batch in insert.batches for d in batch] == [
-        a.reference_id for a in alerts
+        d.reference_id for d in drafts
     ]

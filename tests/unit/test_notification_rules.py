@@ -8,19 +8,16 @@ from decimal import Decimal
 
 import pytest
 
-from inventory.rules.availability import PackageAvailability, PackageSpec, evaluate_package
-from inventory.rules.notification_draft import NotificationType, Priority, ReferenceType
-from inventory.rules.notifications import (
-    ProductDetails,
+from inventory.rules.alert_types import NotificationType, Priority, ReferenceType
+from inventory.rules.alerts import (
     ProductFigures,
     RuleSettings,
-    bottleneck_drafts,
     days_until_stockout,
     evaluate,
-    package_drafts,
-    stockout_drafts,
 )
+from inventory.rules.availability import PackageAvailability, PackageSpec, evaluate_package
 from tests.support.catalog import component, package
+from tests.support.drafts import bottleneck_drafts, drafts_of, package_drafts, stockout_drafts
 
 NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
 SETTINGS = RuleSettings(
@@ -148,13 +145,12 @@ def test_package_without_baseline_is_never_low() -> None:
     assert package_drafts(snapshot(beer), {}, SETTINGS) == []
 
 
-def test_packages_without_components_or_inactive_raise_nothing_and_are_not_counted() -> None:
+def test_packages_without_components_or_inactive_raise_nothing() -> None:
     empty = package("Coming soon")
     old = package("Old", [component("Rum", 1, 0)], active=False)
     fine = package("Beer", [component("Lager", 1, 50)])
     result = evaluate(snapshot(empty, old, fine), [], SETTINGS, NOW)
-    assert result.drafts == ()
-    assert result.packages_checked == 1
+    assert drafts_of(result) == ()
 
 
 # --- package_bottleneck ----------------------------------------------------------------------
@@ -261,10 +257,10 @@ def test_days_until_stockout_is_exact_for_decimal_figures() -> None:
     assert days == 3
 
 
-# --- evaluate: order and counts -------------------------------------------------------------
+# --- evaluate: order -------------------------------------------------------------
 
 
-def test_evaluate_orders_drafts_by_type_then_name_and_counts() -> None:
+def test_evaluate_orders_drafts_by_type_then_name() -> None:
     specs = (
         package("A unavailable", [component("Corona", 5, 3)]),
         package("B low", [component("Corona", 1, 3)], normal=20),
@@ -278,7 +274,8 @@ def test_evaluate_orders_drafts_by_type_then_name_and_counts() -> None:
     ]
     result = evaluate(snapshot(*specs), products, SETTINGS, NOW)
     assert [
-        (d.type.value, d.data.get("package_name") or d.data["product_name"]) for d in result.drafts
+        (d.type.value, d.data.get("package_name") or d.data["product_name"])
+        for d in drafts_of(result)
     ] == [
         ("package_unavailable", "A unavailable"),
         ("package_low_stock", "B low"),
@@ -286,10 +283,9 @@ def test_evaluate_orders_drafts_by_type_then_name_and_counts() -> None:
         ("stockout_predicted", "Apple"),
         ("stockout_predicted", "Corona"),
     ]
-    assert (result.packages_checked, result.products_checked) == (3, 3)
     assert (result.bottlenecks_detected, result.stockouts_predicted) == (1, 2)
     # An alert's key is decided before its text, and is the key of the text it writes.
-    assert [a.key for a in result.alerts] == [d.cooldown_key for d in result.drafts]
+    assert [a.key for a in result.alerts] == [d.cooldown_key for d in drafts_of(result)]
 
 
 def test_named_product_details_give_package_alerts_the_same_texts_as_full_figures() -> None:
@@ -301,24 +297,24 @@ def test_named_product_details_give_package_alerts_the_same_texts_as_full_figure
     vodka = figures("Vodka", 30, 280, unit="ml")  # 3 days left
     cider = figures("Cider", 40, active=False)
     named = {
-        f.product_id: ProductDetails(
-            f.product_id, f.product_name, f.current_stock, f.unit, f.is_active
+        f.product_id: ProductFigures(
+            f.product_id, f.product_name, f.current_stock, unit=f.unit, is_active=f.is_active
         )
         for f in (vodka, cider)
     }
 
-    from_details = evaluate(snapshot(*specs), [], SETTINGS, NOW, named=named)
+    from_details = evaluate(snapshot(*specs), [], SETTINGS, NOW, limiting_products=named)
     from_figures = evaluate(snapshot(*specs), [vodka, cider], SETTINGS, NOW)
 
-    package_and_bottleneck = [d for d in from_figures.drafts if d.type != "stockout_predicted"]
-    assert list(from_details.drafts) == package_and_bottleneck
-    assert [d.type.value for d in from_details.drafts] == [
+    package_and_bottleneck = [d for d in drafts_of(from_figures) if d.type != "stockout_predicted"]
+    assert list(drafts_of(from_details)) == package_and_bottleneck
+    assert [d.type.value for d in drafts_of(from_details)] == [
         "package_unavailable",
         "package_unavailable",
         "package_unavailable",
         "package_bottleneck",
     ]
-    assert "30 ml in stock" in from_details.drafts[-1].message
+    assert "30 ml in stock" in drafts_of(from_details)[-1].message
     assert (from_figures.stockouts_predicted, from_details.stockouts_predicted) == (1, 0)
 
 

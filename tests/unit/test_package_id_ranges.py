@@ -11,27 +11,27 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inventory.data.availability_sql import EVERY_PACKAGE, PackageIds, ProblemPackages, split
+from inventory.data.availability_sql import EVERY_PACKAGE, PackageIdRange, ProblemPackages, split
+from inventory.rules.alerts import ProductFigures
 from inventory.rules.availability import Bottleneck, PackageAvailability, Status
-from inventory.rules.notifications import ProductDetails
 
 shares = st.fractions(min_value=0, max_value=1, max_denominator=10**6).filter(lambda f: 0 < f < 1)
 uuids = st.integers(0, 2**128 - 1).map(lambda i: uuid.UUID(int=i))
 
 
 @st.composite
-def ranges(draw: st.DrawFn) -> PackageIds:
+def ranges(draw: st.DrawFn) -> PackageIdRange:
     first, last = sorted(draw(st.lists(uuids, min_size=2, max_size=2, unique=True)))
-    return PackageIds(first, last)
+    return PackageIdRange(first, last)
 
 
-def holds(ids: PackageIds, package_id: uuid.UUID) -> bool:
+def holds(ids: PackageIdRange, package_id: uuid.UUID) -> bool:
     return ids.first <= package_id <= ids.last
 
 
 @given(ids=ranges(), share=shares, package_id=uuids)
 def test_every_id_of_the_range_is_in_exactly_one_part(
-    ids: PackageIds, share: Fraction, package_id: uuid.UUID
+    ids: PackageIdRange, share: Fraction, package_id: uuid.UUID
 ) -> None:
     lower, upper = split(ids, share)
 
@@ -59,10 +59,10 @@ def test_a_range_of_one_id_cannot_be_split() -> None:
     one = uuid.uuid4()
 
     with pytest.raises(ValueError, match="cannot split"):
-        split(PackageIds(one, one), Fraction(1, 2))
+        split(PackageIdRange(one, one), Fraction(1, 2))
 
 
-def problem(name: str, package_id: uuid.UUID, product: ProductDetails) -> PackageAvailability:
+def problem(name: str, package_id: uuid.UUID, product: ProductFigures) -> PackageAvailability:
     return PackageAvailability(
         package_id=package_id,
         package_name=name,
@@ -76,7 +76,7 @@ def problem(name: str, package_id: uuid.UUID, product: ProductDetails) -> Packag
 
 def answer(items: list[PackageAvailability], checked: int) -> ProblemPackages:
     products = {
-        item.bottleneck.product_id: ProductDetails(item.bottleneck.product_id, "Lime", Decimal(0))
+        item.bottleneck.product_id: ProductFigures(item.bottleneck.product_id, "Lime", Decimal(0))
         for item in items
         if item.bottleneck is not None
     }
@@ -90,7 +90,7 @@ def answer(items: list[PackageAvailability], checked: int) -> ProblemPackages:
     share=shares,
 )
 def test_two_parts_join_in_list_order(names: list[str], share: Fraction) -> None:
-    lime = ProductDetails(uuid.uuid4(), "Lime", Decimal(0))
+    lime = ProductFigures(uuid.uuid4(), "Lime", Decimal(0))
     items = [problem(name, uuid.uuid4(), lime) for name in names]
     lower, _ = split(EVERY_PACKAGE, share)
     below = [i for i in items if holds(lower, i.package_id)]

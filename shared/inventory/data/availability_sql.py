@@ -3,10 +3,8 @@
 The statement returns, per package, the figures the pure rules classify: minimum ratio,
 par-derived baseline, the limiting products ordered by (name, id) and the first of them.
 
-Ratios are divided at scale 40 (`numeric(1000, 40)` dividend): PostgreSQL rounds numeric
-division to the dividend's scale, and at 40 decimals two distinct stock/quantity ratios of
-values with up to 12 decimals never collide, while equal ratios (0.3/0.1 and 3/1) are
-identical. The property tests compare this path against an exact-fraction oracle.
+Ratios and usable stock are the rule's own SQL (data/rule_sql.py). The property tests compare
+this path against an exact-fraction oracle.
 
 The monitor needs less: only the packages that can raise an alert (unavailable or low) and
 how many were checked. `fetch_problem_packages` decides the status in SQL and details only
@@ -30,6 +28,8 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 
+from inventory.data.rule_sql import with_rules
+from inventory.rules.alerts import ProductFigures
 from inventory.rules.availability import (
     Bottleneck,
     PackageAvailability,
@@ -37,17 +37,15 @@ from inventory.rules.availability import (
     classify,
     floor_non_negative,
 )
-from inventory.rules.notifications import ProductDetails
 
-_AVAILABILITY_SQL: LiteralString = """
+_AVAILABILITY_SQL: LiteralString = with_rules("""
 WITH components AS (
     SELECT pi.package_id,
            p.id AS product_id,
            p.name AS product_name,
            p.current_stock,
            pi.quantity,
-           (CASE WHEN p.is_active THEN p.current_stock ELSE 0 END)::numeric(1000, 40)
-               / pi.quantity AS ratio,
+           {exact_ratio} AS ratio,
            p.par_level::numeric(1000, 40) / pi.quantity AS par_ratio
     FROM packages pk
     JOIN package_items pi ON pi.package_id = pk.id
@@ -87,7 +85,7 @@ FROM packages pk
 LEFT JOIN per_package pp ON pp.package_id = pk.id
 WHERE {package_filter}
 ORDER BY pk.name COLLATE "C", pk.id
-"""
+""")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +117,7 @@ def active_page(after: tuple[str, UUID] | None, rows: int) -> PackageFilter:
 
     The row comparison under COLLATE "C" is the list's own order, and an index range scan
     (migration 0003). `= ANY(ARRAY(...))` hands the page's ids over as one array, so packages,
-    their items and products are read by index (make bench, a page of 1,000 at 100k packages:
-    22-28 ms, against 31-53 ms for `IN (subquery)`, which scanned the packages twice).
+    their items and products are read by index (`IN (subquery)` scanned the packages twice).
     """
     keyset = sql.SQL(
         'AND (p2.name COLLATE "C", p2.id) > (%(after_name)s COLLATE "C", %(after_id)s)'
@@ -199,14 +196,12 @@ def fetch_availability(
 
 # --- the monitor's view: problem packages only ----------------------------------------------
 
-_PROBLEMS_SQL: LiteralString = """
+_PROBLEMS_SQL: LiteralString = with_rules("""
 WITH per_package AS (
-    -- div() is the exact truncated quotient; truncation equals floor once greatest() has
-    -- clamped negatives to 0 (and par levels and quantities are positive), and the minimum of
-    -- the floors is the floor of the minimum. No scale-40 division, no sort: a hash aggregate.
+    -- The minimum of the truncated quotients is the floor of the minimum ratio once clamped
+    -- at 0 (par levels are positive too). No scale-40 division, no sort: a hash aggregate.
     SELECT pi.package_id,
-           greatest(0, min(div(CASE WHEN p.is_active THEN p.current_stock ELSE 0 END,
-                               pi.quantity))) AS max_sellable,
+           greatest(0, min({whole_packages})) AS max_sellable,
            min(div(p.par_level, pi.quantity)) AS par_baseline
     FROM package_items pi
     JOIN products p ON p.id = pi.product_id
@@ -231,13 +226,11 @@ WITH per_package AS (
     -- max_sellable: only the components that do (one or two per package, not all of them)
     -- pay the exact scale-40 ratio, the sort and the window below.
     SELECT pr.id AS package_id, p.id AS product_id, p.name AS product_name, pi.quantity,
-           (CASE WHEN p.is_active THEN p.current_stock ELSE 0 END)::numeric(1000, 40)
-               / pi.quantity AS ratio
+           {exact_ratio} AS ratio
     FROM problems pr
     JOIN package_items pi ON pi.package_id = pr.id
     JOIN products p ON p.id = pi.product_id
-    WHERE greatest(0, div(CASE WHEN p.is_active THEN p.current_stock ELSE 0 END, pi.quantity))
-          = pr.max_sellable
+    WHERE greatest(0, {whole_packages}) = pr.max_sellable
 ), limiting AS (
     -- The components at the minimum ratio, by (name, id): the bottleneck comes first.
     SELECT package_id,
@@ -251,8 +244,7 @@ WITH per_package AS (
 )
 -- Two kinds of rows, each with the count: a problem package (the ids of its limiting
 -- products), or a limiting product's details, once per product, however many packages it
--- limits (make bench, 100k packages: 14,496 limiting entries, 1,744 products). Nothing wrong:
--- one row with the count alone.
+-- limits. Nothing wrong: one row with the count alone.
 SELECT * FROM (
     SELECT c.packages, pr.id AS package_id, pr.name AS package_name, pr.max_sellable,
            pr.baseline, l.ids, l.quantity,
@@ -266,29 +258,34 @@ SELECT * FROM (
     JOIN products p ON p.id IN (SELECT unnest(ids) FROM limiting)
 ) AS answer
 ORDER BY package_name COLLATE "C", package_id
-"""
+""")
 
 
 @dataclass(frozen=True, slots=True)
-class PackageIds:
+class PackageIdRange:
     """The packages whose id lies in [first, last] (uuid order, as PostgreSQL compares them)."""
 
     first: UUID
     last: UUID
 
 
-EVERY_PACKAGE = PackageIds(UUID(int=0), UUID(int=(1 << 128) - 1))
+EVERY_PACKAGE = PackageIdRange(UUID(int=0), UUID(int=(1 << 128) - 1))
 
 
-def split(ids: PackageIds, share: Fraction) -> tuple[PackageIds, PackageIds]:
-    """Two ranges that together hold exactly `ids`, the first about `share` of them (0 < share
+def split(id_range: PackageIdRange, share: Fraction) -> tuple[PackageIdRange, PackageIdRange]:
+    """Two ranges that together hold exactly `id_range`, the first about `share` of them (0 < share
     < 1). Ids from gen_random_uuid() are spread evenly over the range; skewed ids only make
     the parts uneven, never wrong."""
-    if not 0 < share < 1 or ids.first >= ids.last:
-        raise ValueError(f"cannot split {ids} at {share}")
+    if not 0 < share < 1 or id_range.first >= id_range.last:
+        raise ValueError(f"cannot split {id_range} at {share}")
     # Exact integers: the cut is at least `first` and below `last`, so both parts hold ids.
-    cut = ids.first.int + (ids.last.int - ids.first.int) * share.numerator // share.denominator
-    return PackageIds(ids.first, UUID(int=cut)), PackageIds(UUID(int=cut + 1), ids.last)
+    cut = (
+        id_range.first.int
+        + (id_range.last.int - id_range.first.int) * share.numerator // share.denominator
+    )
+    return PackageIdRange(id_range.first, UUID(int=cut)), PackageIdRange(
+        UUID(int=cut + 1), id_range.last
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +296,7 @@ class ProblemPackages:
 
     packages_checked: int
     packages: list[PackageAvailability]
-    limiting_products: dict[UUID, ProductDetails]
+    limiting_products: dict[UUID, ProductFigures]
 
     def __add__(self, other: ProblemPackages) -> ProblemPackages:
         """Both reads as one, for reads of disjoint ranges in one snapshot."""
@@ -316,7 +313,7 @@ def _list_order(item: PackageAvailability) -> tuple[str, UUID]:
     return item.package_name, item.package_id
 
 
-def _to_problem(row: Sequence[Any], products: Mapping[UUID, ProductDetails]) -> PackageAvailability:
+def _to_problem(row: Sequence[Any], products: Mapping[UUID, ProductFigures]) -> PackageAvailability:
     package_id, name, max_sellable, baseline, ids, quantity = row[1:7]
     sellable = int(max_sellable)
     first = products[ids[0]]
@@ -331,16 +328,23 @@ def _to_problem(row: Sequence[Any], products: Mapping[UUID, ProductDetails]) -> 
     )
 
 
+def _to_product(row: Sequence[Any]) -> ProductFigures:
+    product_id, name, current_stock, unit, is_active = row
+    return ProductFigures(product_id, name, current_stock, unit=unit, is_active=is_active)
+
+
 def fetch_problem_packages(
-    connection: psycopg.Connection[Any], threshold: Decimal, ids: PackageIds = EVERY_PACKAGE
+    connection: psycopg.Connection[Any],
+    threshold: Decimal,
+    id_range: PackageIdRange = EVERY_PACKAGE,
 ) -> ProblemPackages:
-    """Every active package in `ids` whose status is unavailable or low_stock, in one round
+    """Every active package in `id_range` whose status is unavailable or low_stock, in one round
     trip."""
-    params = {"threshold": threshold, "first_id": ids.first, "last_id": ids.last}
+    params = {"threshold": threshold, "first_id": id_range.first, "last_id": id_range.last}
     with connection.cursor(row_factory=psycopg.rows.tuple_row) as cursor:
         cursor.execute(_PROBLEMS_SQL, params)
         rows = cursor.fetchall()
-    products = {row[7]: ProductDetails(*row[7:]) for row in rows if row[7] is not None}
+    products = {row[7]: _to_product(row[7:]) for row in rows if row[7] is not None}
     return ProblemPackages(
         packages_checked=int(rows[0][0]) if rows else 0,
         packages=[_to_problem(row, products) for row in rows if row[1] is not None],
@@ -355,8 +359,8 @@ SELECT id, name, current_stock, unit, is_active FROM products WHERE id = ANY(%(i
 
 def fetch_product_details(
     connection: psycopg.Connection[Any], product_ids: Collection[UUID]
-) -> dict[UUID, ProductDetails]:
+) -> dict[UUID, ProductFigures]:
     """What alerts say about these products (one package's limiting ones), by id."""
     with connection.cursor(row_factory=psycopg.rows.tuple_row) as cursor:
         cursor.execute(_PRODUCT_DETAILS_SQL, {"ids": list(product_ids)})
-        return {row[0]: ProductDetails(*row) for row in cursor.fetchall()}
+        return {row[0]: _to_product(row) for row in cursor.fetchall()}

@@ -97,9 +97,8 @@ def database(name: str = MAIN) -> Iterator[Connection]:
 
 
 # The monitor's whole-catalogue reads hash every package: with the server's default 4 MB of
-# work_mem that aggregate spilled to disk (make bench, 100k packages: problem packages 650 ->
-# 510 ms with 32 MB). SET LOCAL ends with the transaction, and rides in the BEGIN's round trip.
-# make bench measures its bare SQL floor at the same setting.
+# work_mem that aggregate spills to disk on a large catalogue. SET LOCAL ends with the
+# transaction and rides in the BEGIN's round trip; make bench measures its floor at the same.
 READ_WORK_MEM = "32MB"
 _BEGIN = f"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL work_mem = '{READ_WORK_MEM}'"
 

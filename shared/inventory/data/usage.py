@@ -5,15 +5,10 @@ that window, the sold quantity times the product's quantity in the package's cur
 composition (the schema keeps no history of compositions). Runs read most of it from the
 usage base (usage_base.py, migration 0004) and only the order items outside its span.
 
-Besides the active products, inactive products that are still components of an active
-package are returned (flagged) so that notifications about the packages they block can name
-them; the stockout rule skips them.
-
-The monitor asks `fetch_stockout_candidates` instead: the same usage, but only the rows the
-stockout rule can use (products that run out within the prediction window) plus the count of
-active products, so a large catalogue costs a few hundred rows instead of every product. What
-package alerts say about the products they name comes with the problem packages
-(availability_sql), so this statement does not wait for that one.
+The monitor reads only the rows the stockout rule can use (products that run out within the
+prediction window) plus the count of active products, so a large catalogue costs a few hundred
+rows instead of every product. What package alerts say about the products they name comes with
+the problem packages (availability_sql), so this statement does not wait for that one.
 """
 
 from __future__ import annotations
@@ -27,7 +22,7 @@ from typing import Any, LiteralString
 import psycopg
 from psycopg.rows import tuple_row
 
-from inventory.rules.notifications import ProductFigures
+from inventory.rules.alerts import ProductFigures
 
 # Each statement sums its order items per (package, product) first: sum(sold x quantity) =
 # sum(sold) x quantity, exactly in numeric, so each package's composition is joined once
@@ -49,7 +44,7 @@ _JOIN_ALL_ITEMS: LiteralString = """
 """
 # With a base, the few thousand packages sold outside its span: each one's items by index,
 # where a hash join would read all of package_items (OFFSET 0 keeps the planner from
-# flattening the subquery into that join). make bench, 100k packages: 160 -> 70 ms.
+# flattening the subquery into that join).
 _JOIN_ITEMS_BY_INDEX: LiteralString = """
     CROSS JOIN LATERAL (
         SELECT i.product_id, i.quantity FROM package_items i
@@ -76,7 +71,7 @@ SELECT product_id, sum(quantity) FROM per_product GROUP BY product_id
 # and whose span ends inside the window, the base's totals plus the order items the window
 # has and the span lacks ([since, lo) and [hi, until]) less those the span has and the window
 # lacks ([lo, since)): a few percent of the window's rows. Otherwise every row of the window.
-_USED: LiteralString = (
+USAGE_CTES: LiteralString = (
     """
 WITH counting AS (
     -- The base, if nothing it summed has changed since it was built.
@@ -112,27 +107,10 @@ WITH counting AS (
 """
 )
 
-_USAGE_SQL: LiteralString = (
-    _USED
-    + """
-SELECT p.id, p.name, p.unit, p.current_stock, p.is_active, coalesce(u.usage, 0) AS usage
-FROM products p
-LEFT JOIN used u ON u.product_id = p.id
-WHERE p.is_active
-   OR EXISTS (
-       SELECT 1
-       FROM package_items pi
-       JOIN packages pk ON pk.id = pi.package_id
-       WHERE pi.product_id = p.id AND pk.is_active
-   )
-ORDER BY p.name COLLATE "C", p.id
-"""
-)
-
 # Days until stockout = stock x lookback / usage < prediction days, multiplied out so that
-# numeric decides it exactly (usage > 0). rules.notifications re-checks every row it gets.
+# numeric decides it exactly (usage > 0). rules.alerts re-checks every row it gets.
 _CANDIDATES_SQL: LiteralString = (
-    _USED
+    USAGE_CTES
     + """
 SELECT counted.active, (SELECT built_at FROM counting),
        f.id, f.name, f.unit, f.current_stock, f.is_active, f.usage
@@ -149,11 +127,11 @@ ORDER BY f.name COLLATE "C", f.id
 )
 
 
-def _window(now: datetime, lookback_days: int) -> dict[str, Any]:
+def window(now: datetime, lookback_days: int) -> dict[str, Any]:
     return {"since": now - timedelta(days=lookback_days), "until": now}
 
 
-def _to_figures(row: Sequence[Any]) -> ProductFigures:
+def to_figures(row: Sequence[Any]) -> ProductFigures:
     product_id, name, unit, current_stock, is_active, usage = row
     return ProductFigures(
         product_id=product_id,
@@ -163,15 +141,6 @@ def _to_figures(row: Sequence[Any]) -> ProductFigures:
         unit=unit,
         is_active=is_active,
     )
-
-
-def fetch_product_figures(
-    connection: psycopg.Connection[Any], now: datetime, lookback_days: int
-) -> list[ProductFigures]:
-    """Every active product (and inactive component of an active package), by (name, id)."""
-    with connection.cursor(row_factory=tuple_row) as cursor:
-        cursor.execute(_USAGE_SQL, _window(now, lookback_days))
-        return [_to_figures(row) for row in cursor.fetchall()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +164,7 @@ def fetch_stockout_candidates(
 ) -> StockoutCandidates:
     """Active products whose stock lasts under `prediction_days` at their recent usage."""
     params = {
-        **_window(now, lookback_days),
+        **window(now, lookback_days),
         "lookback_days": lookback_days,
         "prediction_days": prediction_days,
     }
@@ -204,6 +173,6 @@ def fetch_stockout_candidates(
         rows = cursor.fetchall()
     return StockoutCandidates(
         products_checked=int(rows[0][0]) if rows else 0,
-        products=[_to_figures(row[2:]) for row in rows if row[2] is not None],
+        products=[to_figures(row[2:]) for row in rows if row[2] is not None],
         usage_base_built_at=rows[0][1] if rows else None,
     )

@@ -1,9 +1,8 @@
 """The usage base (migration 0004): products' usage over one past span, built by the monitor.
 
 The stockout rule needs every product's usage over the lookback window. Summing every order
-item of the window on each run was the largest part of a warm run at 100k packages (make
-bench: 1M order items, about 0.8 s). With a base over [lo, hi), a run adds only what lies
-outside it: the order items after `hi` (the last hour or so) and between the window's start
+item of the window on each run was the largest part of a warm run of a large catalogue
+(docs/performance.md). With a base over [lo, hi), a run adds only what lies outside it: the order items after `hi` (the last hour or so) and between the window's start
 and `lo` (subtracted, as the window slides on), a few percent of the window.
 
 A base counts only while nothing it summed has changed. Writes that could change it bump
@@ -35,8 +34,8 @@ from psycopg.rows import tuple_row
 
 from inventory.data.usage import USED_IN_SPAN
 
-# A base older than this is rebuilt after the run that notices (make bench, 100k packages:
-# about 1.2 s per build). Until then each run reads at most this much more of the window.
+# A base older than this is rebuilt after the run that notices. Until then each run reads at
+# most this much more of the window.
 MAX_AGE = timedelta(hours=2)
 FENCE_WAIT_SECONDS = 2.0
 _FENCE_POLL_SECONDS = 0.02

@@ -15,6 +15,16 @@ from fractions import Fraction
 from uuid import UUID
 
 
+def usable_stock(current_stock: Decimal, is_active: bool) -> Decimal:
+    """Stock that can be sold: an inactive product counts as none (data/rule_sql.py in SQL)."""
+    return current_stock if is_active else Decimal(0)
+
+
+def component_ratio(current_stock: Decimal, is_active: bool, quantity: Decimal) -> Fraction:
+    """How many packages a component's usable stock covers, exactly."""
+    return Fraction(usable_stock(current_stock, is_active)) / Fraction(quantity)
+
+
 class Status(StrEnum):
     AVAILABLE = "available"
     LOW_STOCK = "low_stock"
@@ -37,12 +47,11 @@ class Component:
 
     @property
     def usable_stock(self) -> Decimal:
-        """Stock that can be sold: an inactive product counts as none."""
-        return self.current_stock if self.is_active else Decimal(0)
+        return usable_stock(self.current_stock, self.is_active)
 
     @property
     def ratio(self) -> Fraction:
-        return Fraction(self.usable_stock) / Fraction(self.quantity)
+        return component_ratio(self.current_stock, self.is_active, self.quantity)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from enum import StrEnum
 from fractions import Fraction
 from uuid import UUID
 
-from inventory.rules.availability import PackageSpec
+from inventory.rules.availability import PackageSpec, usable_stock
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class Stock:
     @property
     def usable(self) -> Fraction:
         """What can be sold: none when inactive, never below zero when oversold."""
-        return max(Fraction(0), Fraction(self.current_stock)) if self.is_active else Fraction(0)
+        return max(Fraction(0), Fraction(usable_stock(self.current_stock, self.is_active)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,8 +165,8 @@ def package_page(
     ttl = get_settings().availability_cache_ttl_seconds
 
     def load() -> Page:
-        # The whole list read at this same version holds the page already (make bench, every
-        # page of 100k: 0.5 s instead of 6 s); after a change, only the page is read.
+        # The whole list read at this same version holds the page already; after a change,
+        # only the page is read.
         whole = availability_cache().peek(("all", _scope(connection)), version, ttl)
         if whole is not None:
             return Page.from_list(whole.value, after, limit)

@@ -1,9 +1,9 @@
 """Keeping the usage base (data/usage_base.py) current, after a monitor run.
 
 A run reports whether it found a base that counts and when that was built. Without one, or
-with one older than usage_base.MAX_AGE, the run rebuilds it for the runs after it (make bench,
-100k packages: about 1.1 s, once every two hours or after a late write). A build never fails
-the run: without a base, runs read the whole window and are only slower.
+with one older than usage_base.MAX_AGE, the run rebuilds it for the runs after it (about once
+every two hours, or after a late write). A build never fails the run: without a base, runs read
+the whole window and are only slower.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The monitor's result (SPEC §5) and the notification endpoints' bodies (SPEC §6)."""
+"""The bodies of the manual-check and cooldown endpoints (SPEC §6)."""
 
 from __future__ import annotations
 
@@ -7,35 +7,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from inventory.rules.notification_draft import NotificationType
-
-
-class MonitorSummary(BaseModel):
-    packages_checked: int = Field(description="Active packages with components evaluated.")
-    notifications_sent: int
-    bottlenecks_detected: int = Field(
-        description="Products that met the bottleneck rule, whether or not a cooldown held them."
-    )
-    errors: list[str] = Field(description="Failures of single checks or notifications.")
-    products_checked: int = Field(default=0, description="Active products evaluated.")
-    stockouts_predicted: int = 0
-    notifications_suppressed: int = Field(
-        default=0, description="Notifications held back by a live cooldown entry."
-    )
-    notifications_deferred: int = Field(
-        default=0,
-        description=(
-            "Notifications not claimed because the run reached its time limit; the next run "
-            "sends them."
-        ),
-    )
-
-
-class MonitorResult(BaseModel):
-    success: bool = Field(description="False when the run could not evaluate at all.")
-    timestamp: str = Field(description="Start of the run, ISO-8601 UTC with milliseconds.")
-    duration_ms: int
-    summary: MonitorSummary
+from inventory.models.monitor_result import MonitorSummary
+from inventory.rules.alert_types import NotificationType
 
 
 class CheckResult(BaseModel):

@@ -1,7 +1,8 @@
 """Manual checks behind /api/inventory/notifications/check and the cooldown admin endpoints.
 
-They reuse the monitor's rules and delivery, so a manual check and the scheduled run share
-one cooldown: a package checked by hand is not notified again by the next run.
+They use the monitor's rules and its delivery (services/delivery.py), so a manual check and
+the scheduled run share one cooldown: a package checked by hand is not notified again by the
+next run.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from uuid import UUID
 
 from inventory.config import get_settings
 from inventory.data.availability_sql import fetch_problem_packages, fetch_product_details
-from inventory.data.cooldowns import CooldownStore
+from inventory.data.cooldowns import CooldownStore, get_cooldown_store
 from inventory.data.db import database
 from inventory.deadline import Deadline
 from inventory.errors import DependencyUnavailableError
-from inventory.models.notifications import (
+from inventory.models.checks import (
     BottleneckCheck,
     CheckResult,
     CooldownStats,
@@ -23,18 +24,11 @@ from inventory.models.notifications import (
     NotificationCheckRequest,
     PackageCheck,
 )
+from inventory.rules.alert_types import NotificationType
+from inventory.rules.alerts import bottleneck_alerts, package_alerts
 from inventory.rules.availability import Status
-from inventory.rules.notification_draft import NotificationType
-from inventory.rules.notifications import bottleneck_alerts, package_drafts
-from inventory.services import availability
-from inventory.services.monitor import (
-    AlertOutcome,
-    Delivery,
-    deliver,
-    resolve_store,
-    rule_settings,
-    run_monitor_for_http,
-)
+from inventory.services import availability, monitor
+from inventory.services.delivery import AlertOutcome, Delivery, deliver
 
 _QUIET_REASONS = {
     Status.AVAILABLE: "{name} is available: {sellable} can be sold.",
@@ -73,19 +67,19 @@ def check_package(
     settings = get_settings()
     with database() as connection:
         item = availability.one_package(connection, package_id)
-        named = {}
+        limiting = {}
         if item.status in (Status.UNAVAILABLE, Status.LOW_STOCK):
             # What this package's notification says about the products it names.
-            named = fetch_product_details(connection, item.limiting_product_ids)
-    drafts = package_drafts([item], named, rule_settings(settings))
-    if not drafts:
+            limiting = fetch_product_details(connection, item.limiting_product_ids)
+    alerts = package_alerts([item], limiting, monitor.rule_settings(settings))
+    if not alerts:
         reason = _QUIET_REASONS.get(item.status, "{name} needs no notification.")
         return CheckResult(
             triggered=False,
             reason=reason.format(name=item.package_name, sellable=item.max_sellable),
             reference_id=package_id,
         )
-    [outcome] = deliver(drafts, resolve_store(store), now)
+    [outcome] = deliver(alerts, store or get_cooldown_store(), now)
     if outcome.delivery is Delivery.FAILED:
         # One package, one answer: a dependency that failed is a 503, not a quiet "no".
         raise DependencyUnavailableError(f"The notification could not be sent: {outcome.error}")
@@ -106,9 +100,9 @@ def check_bottlenecks(
         problems = fetch_problem_packages(connection, settings.package_low_stock_threshold)
     # Alerts, not drafts: a bottleneck still inside its cooldown is never written out.
     alerts = bottleneck_alerts(
-        problems.packages, problems.limiting_products, rule_settings(settings)
+        problems.packages, problems.limiting_products, monitor.rule_settings(settings)
     )
-    outcomes = deliver(alerts, resolve_store(store), now, deadline=deadline) if alerts else []
+    outcomes = deliver(alerts, store or get_cooldown_store(), now, deadline=deadline)
     return [_result(o, settings.notification_cooldown_hours) for o in outcomes]
 
 
@@ -118,7 +112,9 @@ def full_check(
     store: CooldownStore | None = None,
     deadline: Deadline | None = None,
 ) -> FullCheck:
-    result = run_monitor_for_http(now, store=store, deadline=deadline)
+    """The whole monitor run; a run that cannot evaluate raises (a 503, or a 500 when the
+    service is misconfigured), as every HTTP route does."""
+    result = monitor.run(now, store=store, deadline=deadline)
     return FullCheck(
         summary=result.summary, timestamp=result.timestamp, duration_ms=result.duration_ms
     )
@@ -145,7 +141,7 @@ def cooldown_stats(
     *, now: datetime | None = None, store: CooldownStore | None = None
 ) -> CooldownStats:
     """Live entries only; every notification type is listed, with 0 when it has none."""
-    counts = resolve_store(store).stats(now or datetime.now(UTC))
+    counts = (store or get_cooldown_store()).stats(now or datetime.now(UTC))
     by_type = {t.value: counts.get(t.value, 0) for t in NotificationType}
     by_type.update({k: v for k, v in counts.items() if k not in by_type})
     return CooldownStats(total_entries=sum(by_type.values()), by_type=by_type)
@@ -157,4 +153,5 @@ def clear_cooldowns(
     reference_id: UUID | None = None,
     store: CooldownStore | None = None,
 ) -> int:
-    return resolve_store(store).clear(type=type.value if type else None, reference_id=reference_id)
+    chosen = store or get_cooldown_store()
+    return chosen.clear(type=type.value if type else None, reference_id=reference_id)

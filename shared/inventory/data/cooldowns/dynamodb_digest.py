@@ -1,8 +1,8 @@
 """A digest of the live cooldown entries, kept in the cooldown table beside the entries.
 
-Why: with the cooldown warm, a 100k-package catalogue has ~16k live entries, and learning which
-alerts they suppress by reading each entry costs 167 BatchGetItem requests and 16k read units
-per run (make bench: 4-6 s against moto). So after its claims the monitor writes one digest of
+Why: with the cooldown warm, a large catalogue has thousands of live entries, and learning
+which alerts they suppress by reading each entry costs a BatchGetItem per 100 keys and a read
+unit per entry, every run (docs/performance.md). So after its claims a run writes one digest of
 every entry it knows to be live (type, reference and expires_at: 21 bytes each, packed into
 items well below DynamoDB's 400 KB limit), and the next run reads it in two requests. Entries
 stay one item each with their TTL (SPEC §4); the digest only lets a run skip the reads.
@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
-from inventory.data.dynamo_batches import get_all, write_all
-from inventory.rules.notification_draft import CooldownKey, NotificationType
+from inventory.data.cooldowns.dynamodb_batches import get_all, write_all
+from inventory.data.cooldowns.dynamodb_client import dynamodb_errors, is_conditional_check_failure
+from inventory.rules.alert_types import CooldownKey, NotificationType
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -48,9 +49,7 @@ class DigestEntries(Mapping[CooldownKey, int]):
     """Decoded entries, read like any mapping of CooldownKey to expires_at.
 
     Held by (type, reference id bytes) as they come out of the chunks: decoding builds no UUID
-    and no CooldownKey (16,672 entries as in make bench, timed by a scratch script: decode
-    ~45 -> ~5 ms, in the thread that reads the digest while the SQL runs); a lookup puts the
-    key into that form instead.
+    and no CooldownKey per entry; a lookup puts the key into that form instead.
     """
 
     __slots__ = ("_packed",)
@@ -204,8 +203,6 @@ def write_digest(
     if not write_all(client, table, puts):
         _delete(client, table, partition_key, keys)
         return False
-    from botocore.exceptions import ClientError
-
     try:
         answer = client.update_item(
             TableName=table,
@@ -227,9 +224,9 @@ def write_digest(
             },
             ReturnValues="ALL_OLD",
         )
-    except ClientError as error:
+    except dynamodb_errors() as error:
         _delete(client, table, partition_key, keys)
-        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        if is_conditional_check_failure(error):
             return False
         raise
     old = answer.get("Attributes", {})
@@ -253,7 +250,5 @@ def bump_generation(client: DynamoDBClient, table: str, partition_key: str) -> N
 
 def _delete(client: DynamoDBClient, table: str, partition_key: str, keys: Sequence[str]) -> None:
     """Best effort: a chunk left behind expires by TTL."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    with contextlib.suppress(BotoCoreError, ClientError):
+    with contextlib.suppress(*dynamodb_errors()):
         write_all(client, table, [{"DeleteRequest": {"Key": _key(partition_key, k)}} for k in keys])

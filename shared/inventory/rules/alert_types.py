@@ -1,4 +1,5 @@
-"""What a notification is before it is stored: the value the rules produce."""
+"""The values the alert rules produce: notification types, priorities, cooldown keys, alerts and
+the drafts they write (what a notification is before it is stored)."""
 
 from __future__ import annotations
 
@@ -65,8 +66,3 @@ class Alert:
 
     def draft(self) -> NotificationDraft:
         return self.build()
-
-    @classmethod
-    def of(cls, draft: NotificationDraft) -> Alert:
-        """An alert whose draft is already written."""
-        return cls(draft.cooldown_key, lambda: draft)

@@ -2,7 +2,7 @@
 
 Under load DynamoDB may process only part of a BatchGetItem or BatchWriteItem and hand the
 rest back (UnprocessedKeys / UnprocessedItems) to be sent again; the cooldown entries and the
-cooldown digest both read and write through these two helpers.
+digest both read and write through these two helpers.
 """
 
 from __future__ import annotations

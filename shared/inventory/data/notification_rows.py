@@ -15,7 +15,7 @@ import psycopg
 from psycopg.rows import dict_row, tuple_row
 
 from inventory.models.numbers import json_number
-from inventory.rules.notification_draft import NotificationDraft
+from inventory.rules.alert_types import NotificationDraft
 
 # The ids are drawn in the `drafts` CTE, which is read twice and therefore materialised once:
 # the INSERT stores them and the final SELECT hands them back in the input order (RETURNING

@@ -1,150 +1,53 @@
-"""Notification cooldowns: the interface the monitor uses, and its implementations.
+"""The cooldown store in DynamoDB: one item per (type, reference), expiring by TTL.
 
-`DynamoCooldownStore` keeps one item per (type, reference) in the DynamoDB table, plus a digest
-of the live ones (data/cooldown_digest.py) that lets a warm run skip reading them; the
-`DisabledCooldownStore` stands in when NOTIFICATION_COOLDOWN_HOURS is 0. `get_cooldown_store()`
-picks one from the settings.
-
-Faults, for callers: `claim_many` never raises for a DynamoDB fault (the claim comes back
-FAILED with the reason) and `release` never raises (it logs); `stats`, `clear` and `ping` raise
-DependencyUnavailableError. `now` must be timezone-aware (ValueError otherwise).
+An item is live while `expires_at > now`: DynamoDB deletes expired items up to days late, so
+every read and every claim condition checks the attribute instead of trusting presence. Beside
+the entries the table holds a digest of the live ones (dynamodb_digest.py), so that a warm run
+learns which alerts are suppressed in two reads instead of one per entry.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from enum import StrEnum
-from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
-from inventory.config import get_settings
-from inventory.data import cooldown_digest
-from inventory.data.dynamo_batches import BATCH_GET_LIMIT, BATCH_WRITE_LIMIT, get_all, write_all
+from inventory.data.cooldowns import Claim, ClaimOutcome, dynamodb_digest
+from inventory.data.cooldowns.dynamodb_batches import (
+    BATCH_GET_LIMIT,
+    BATCH_WRITE_LIMIT,
+    get_all,
+    write_all,
+)
+from inventory.data.cooldowns.dynamodb_client import (
+    MAX_WORKERS,
+    create_dynamodb_client,
+    describe_dynamodb_error,
+    dynamodb_errors,
+    is_conditional_check_failure,
+)
 from inventory.deadline import Deadline
 from inventory.errors import DependencyUnavailableError
 from inventory.observability import logger
-from inventory.rules.notification_draft import CooldownKey
+from inventory.rules.alert_types import CooldownKey
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 
-class ClaimOutcome(StrEnum):
-    CLAIMED = "claimed"  # no live entry existed; ours now blocks others until it expires
-    SUPPRESSED = "suppressed"  # a live entry exists: inside the cooldown, send nothing
-    FAILED = "failed"  # the store did not answer: send nothing (no claim, no send)
-    DEFERRED = "deferred"  # the run's deadline passed before the claim was tried
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    key: CooldownKey
-    outcome: ClaimOutcome
-    token: str | None = None  # identifies our entry, so release deletes only what we wrote
-    error: str | None = None
-    expires_at: int | None = None  # epoch seconds of the entry we wrote (CLAIMED only)
-
-
-class CooldownStore(Protocol):
-    def claim_many(
-        self, keys: Sequence[CooldownKey], now: datetime, *, deadline: Deadline | None = None
-    ) -> list[Claim]:
-        """Atomically claim each key (conditional write), concurrently; same order as keys.
-
-        Keys whose claim has not started when `deadline` expires come back DEFERRED.
-        """
-        ...
-
-    def release(self, claims: Sequence[Claim]) -> None:
-        """Delete our own entries again (the notification could not be stored)."""
-        ...
-
-    def stats(self, now: datetime) -> dict[str, int]:
-        """Live entries (expires_at > now) counted by notification type."""
-        ...
-
-    def clear(self, *, type: str | None = None, reference_id: UUID | None = None) -> int:
-        """Delete entries (all, one type, one reference); returns how many."""
-        ...
-
-    def ping(self) -> None:
-        """Raise DependencyUnavailableError when the table does not answer."""
-        ...
-
-    def for_one_run(self) -> CooldownStore:
-        """The store one monitor run claims through, made when the run starts: a store may
-        start reading ahead here (the DynamoDB one reads its digest while the run's SQL runs)."""
-        ...
-
-
-# --- Implementations ---------------------------------------------------------------------
-
 PARTITION_KEY = "pk"  # template.yaml's CooldownTable KeySchema; tests build the table from it
 TTL_ATTRIBUTE = "expires_at"
-
-# A dead endpoint must fail a claim within seconds, not hang the 15 s Lambda: short timeouts
-# and one retry (standard mode backs off 25 ms for DynamoDB, so retries cost little).
-_CONNECT_TIMEOUT_SECONDS = 2
-_READ_TIMEOUT_SECONDS = 3
-_TOTAL_ATTEMPTS = 2
-# Concurrent claims per run; the client's connection pool is sized to match.
-_MAX_WORKERS = 16
 
 
 def _epoch_seconds(moment: datetime) -> float:
     if moment.tzinfo is None:
         raise ValueError("Cooldown times must be timezone-aware.")
     return moment.timestamp()
-
-
-def _describe_failure(error: Exception) -> str:
-    """A short reason for logs and run summaries: the AWS error code, never a stack trace."""
-    from botocore.exceptions import ClientError
-
-    if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "Unknown")
-        return f"DynamoDB {code}: {error.response.get('Error', {}).get('Message', '')}".strip()
-    return f"DynamoDB unreachable: {error}"
-
-
-def _is_conditional_check_failure(error: Exception) -> bool:
-    from botocore.exceptions import ClientError
-
-    return (
-        isinstance(error, ClientError)
-        and error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-    )
-
-
-def _dynamo_errors() -> tuple[type[Exception], ...]:
-    """What a call to DynamoDB raises when it is refused or unreachable."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    # ValueError: boto3 rejects a malformed AWS_ENDPOINT_URL_DYNAMODB when the client is built.
-    return (ClientError, BotoCoreError, ValueError)
-
-
-def create_dynamodb_client() -> DynamoDBClient:
-    """A DynamoDB client that fails fast; boto3 reads AWS_ENDPOINT_URL_DYNAMODB itself."""
-    # Imported here: boto3 costs about 250 ms of cold start and only cooldown users need it.
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        connect_timeout=_CONNECT_TIMEOUT_SECONDS,
-        read_timeout=_READ_TIMEOUT_SECONDS,
-        retries={"total_max_attempts": _TOTAL_ATTEMPTS, "mode": "standard"},
-        max_pool_connections=_MAX_WORKERS,
-    )
-    return boto3.client("dynamodb", config=config)
 
 
 def _partition_key(type_value: str, reference_id: UUID) -> str:
@@ -166,7 +69,7 @@ class DynamoCooldownStore:
         window: timedelta,
         client: DynamoDBClient | None = None,
         *,
-        max_workers: int = _MAX_WORKERS,
+        max_workers: int = MAX_WORKERS,
     ) -> None:
         if window <= timedelta(0):
             raise ValueError("The cooldown window must be positive; use DisabledCooldownStore.")
@@ -175,25 +78,6 @@ class DynamoCooldownStore:
         self._client = client
         self._client_lock = threading.Lock()
         self._max_workers = max(1, max_workers)
-        self._digest_ahead: Future[cooldown_digest.Digest | None] | None = None
-
-    def for_one_run(self) -> DynamoCooldownStore:
-        """A copy of this store for one run, whose digest is already being read in a thread:
-        the run's SQL and the digest's two requests overlap (make bench, 100k packages: about
-        90 ms of a warm run). Its claims use that read; it is the same as reading the digest
-        when the run started, which the runs already did."""
-        try:
-            client = self._dynamodb()  # before the copy, so the container keeps one client
-        except _dynamo_errors():
-            return self  # claim_many reports it
-        ahead = copy.copy(self)
-        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cooldown-digest")
-        try:
-            # _read_digest never raises for a DynamoDB fault (None: entries are read instead).
-            ahead._digest_ahead = reader.submit(self._read_digest, client)
-        finally:
-            reader.shutdown(wait=False)  # the thread ends with its one read
-        return ahead
 
     def _dynamodb(self) -> DynamoDBClient:
         with self._client_lock:
@@ -216,29 +100,24 @@ class DynamoCooldownStore:
         now_epoch = _epoch_seconds(now)
         try:
             client = self._dynamodb()
-        except _dynamo_errors() as error:
-            reason = _describe_failure(error)
+        except dynamodb_errors() as error:
+            reason = describe_dynamodb_error(error)
             return [Claim(key, ClaimOutcome.FAILED, error=reason) for key in keys]
         if len(keys) == 1:
             return [self._claim(client, keys[0], now, now_epoch, deadline)]
-        # (make bench) With the cooldown warm, almost every key has a live entry. The digest
-        # names most of them in two requests; one consistent BatchGetItem per 100 of the
-        # others finds the rest, and only keys without a live entry pay a conditional PutItem.
-        # Skipping a key seen live at `now` changes no outcome (its claim would fail at the
-        # same `now`); the PutItem condition still decides every claim.
+        # With the cooldown warm almost every key has a live entry: the digest names most of
+        # them, a consistent BatchGetItem finds the rest, and only keys without a live entry pay
+        # a conditional PutItem. Skipping a key seen live at `now` changes no outcome (its claim
+        # would fail at the same `now`); the PutItem condition still decides every claim.
         floor_now = math.floor(now_epoch)
-        digest = (
-            self._read_digest(client) if self._digest_ahead is None else self._digest_ahead.result()
-        )
+        digest = self._read_digest(client)
         named = {} if digest is None else digest.entries
-        # One lookup per key, not a filtered copy of the digest (made only when a digest is
-        # written), and only the keys it does not name are deduplicated: warm, each of the
-        # run's 16k keys is hashed once here (make bench).
+        # One lookup per key; the filtered copy of the digest is made only when one is written.
         unknown = list(dict.fromkeys(key for key in keys if named.get(key, 0) <= floor_now))
         found = self._live_keys(client, unknown, floor_now)
         claims = [Claim(key, ClaimOutcome.SUPPRESSED) for key in keys]
-        # Only the keys without a live entry go to the pool: a future per suppressed key
-        # cost more than its answer (make bench: 16k keys, all live).
+        # Only the keys without a live entry go to the pool: a future per suppressed key costs
+        # more than its answer.
         dead = {key for key in unknown if key not in found}
         pending = [i for i, key in enumerate(keys) if key in dead] if dead else []
         if pending:
@@ -258,14 +137,16 @@ class DynamoCooldownStore:
             self._write_digest(client, digest.generation, {**live, **found, **claimed}, now_epoch)
         return claims
 
-    # -- the digest of live entries (data/cooldown_digest.py) ---------------------------------
+    # -- the digest of live entries (data/dynamodb_digest.py) ---------------------------------
 
-    def _read_digest(self, client: DynamoDBClient) -> cooldown_digest.Digest | None:
+    def _read_digest(self, client: DynamoDBClient) -> dynamodb_digest.Digest | None:
         """The digest, or None when it cannot be read (then no digest is written either)."""
         try:
-            return cooldown_digest.read_digest(client, self.table_name, PARTITION_KEY)
-        except _dynamo_errors() as error:
-            logger.warning("Cooldown digest unreadable", extra={"reason": _describe_failure(error)})
+            return dynamodb_digest.read_digest(client, self.table_name, PARTITION_KEY)
+        except dynamodb_errors() as error:
+            logger.warning(
+                "Cooldown digest unreadable", extra={"reason": describe_dynamodb_error(error)}
+            )
             return None
 
     def _write_digest(
@@ -276,7 +157,7 @@ class DynamoCooldownStore:
         now_epoch: float,
     ) -> None:
         try:
-            cooldown_digest.write_digest(
+            dynamodb_digest.write_digest(
                 client,
                 self.table_name,
                 PARTITION_KEY,
@@ -287,18 +168,18 @@ class DynamoCooldownStore:
         except Exception as error:  # noqa: BLE001 (the claims are made: nothing may undo them)
             # The next run reads the entries themselves: slower, never wrong.
             logger.warning(
-                "Cooldown digest not written", extra={"reason": _describe_failure(error)}
+                "Cooldown digest not written", extra={"reason": describe_dynamodb_error(error)}
             )
 
     def _invalidate_digest(self) -> None:
         """After entries were deleted early: no digest written before now may be used."""
         try:
-            cooldown_digest.bump_generation(self._dynamodb(), self.table_name, PARTITION_KEY)
-        except _dynamo_errors() as error:
+            dynamodb_digest.bump_generation(self._dynamodb(), self.table_name, PARTITION_KEY)
+        except dynamodb_errors() as error:
             # Until the bump lands, runs may trust a digest naming deleted entries, so this
             # is logged loudly: those alerts wait for their entries' expiry.
             logger.error(
-                "Cooldown digest not invalidated", extra={"reason": _describe_failure(error)}
+                "Cooldown digest not invalidated", extra={"reason": describe_dynamodb_error(error)}
             )
 
     def _live_keys(
@@ -318,8 +199,10 @@ class DynamoCooldownStore:
         try:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
                 found = list(pool.map(lambda chunk: self._read_live(client, chunk), chunks))
-        except _dynamo_errors() as error:
-            logger.warning("Cooldown pre-read failed", extra={"reason": _describe_failure(error)})
+        except dynamodb_errors() as error:
+            logger.warning(
+                "Cooldown pre-read failed", extra={"reason": describe_dynamodb_error(error)}
+            )
             return {}
         live: dict[CooldownKey, int] = {}
         for items in found:
@@ -368,10 +251,10 @@ class DynamoCooldownStore:
                 ExpressionAttributeNames={"#pk": PARTITION_KEY, "#expires_at": TTL_ATTRIBUTE},
                 ExpressionAttributeValues={":now": {"N": str(math.floor(now_epoch))}},
             )
-        except _dynamo_errors() as error:
-            if _is_conditional_check_failure(error):
+        except dynamodb_errors() as error:
+            if is_conditional_check_failure(error):
                 return Claim(key, ClaimOutcome.SUPPRESSED)
-            return Claim(key, ClaimOutcome.FAILED, error=_describe_failure(error))
+            return Claim(key, ClaimOutcome.FAILED, error=describe_dynamodb_error(error))
         return Claim(key, ClaimOutcome.CLAIMED, token=token, expires_at=expires_at)
 
     def release(self, claims: Sequence[Claim]) -> None:
@@ -385,8 +268,10 @@ class DynamoCooldownStore:
             return
         try:
             client = self._dynamodb()
-        except _dynamo_errors() as error:
-            logger.warning("Cooldown release failed", extra={"reason": _describe_failure(error)})
+        except dynamodb_errors() as error:
+            logger.warning(
+                "Cooldown release failed", extra={"reason": describe_dynamodb_error(error)}
+            )
             return
         workers = min(self._max_workers, len(ours))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
@@ -404,14 +289,14 @@ class DynamoCooldownStore:
                 ExpressionAttributeNames={"#token": "token"},
                 ExpressionAttributeValues={":token": {"S": claim.token or ""}},
             )
-        except _dynamo_errors() as error:
-            if not _is_conditional_check_failure(error):
+        except dynamodb_errors() as error:
+            if not is_conditional_check_failure(error):
                 logger.warning(
                     "Cooldown release failed",
                     extra={
                         "type": claim.key.type.value,
                         "reference_id": str(claim.key.reference_id),
-                        "reason": _describe_failure(error),
+                        "reason": describe_dynamodb_error(error),
                     },
                 )
 
@@ -447,8 +332,8 @@ class DynamoCooldownStore:
                 {":now": {"N": str(math.floor(_epoch_seconds(now)))}},
             ):
                 counts[item["type"]["S"]] += 1
-        except _dynamo_errors() as error:
-            raise _unavailable(error) from error
+        except dynamodb_errors() as error:
+            raise _table_unavailable(error) from error
         return dict(counts)
 
     def clear(self, *, type: str | None = None, reference_id: UUID | None = None) -> int:
@@ -460,8 +345,8 @@ class DynamoCooldownStore:
         type = None if type is None else str(type)
         try:
             return self._delete_matching(type, reference_id)
-        except _dynamo_errors() as error:
-            raise _unavailable(error) from error
+        except dynamodb_errors() as error:
+            raise _table_unavailable(error) from error
         finally:
             # Even when nothing (or not everything) was deleted: a clear repeated after a
             # lost invalidation must repair it.
@@ -497,9 +382,8 @@ class DynamoCooldownStore:
         return 1 if answer.get("Attributes") else 0
 
     def _delete_batch(self, keys: Sequence[str]) -> None:
-        """BatchWriteItem deletes of 25 keys each, sent concurrently like claims: clearing the
-        16,672 entries of a 100k-package catalogue one batch after another would take 667
-        round trips in a row, close to the function's 15 s."""
+        """BatchWriteItem deletes of 25 keys each, sent concurrently like claims: a large
+        catalogue's entries cleared one batch after another would outlast the function."""
         if not keys:
             return
         client = self._dynamodb()
@@ -521,44 +405,10 @@ class DynamoCooldownStore:
         """DescribeTable; raises DependencyUnavailableError when the table does not answer."""
         try:
             self._dynamodb().describe_table(TableName=self.table_name)
-        except _dynamo_errors() as error:
-            raise _unavailable(error) from error
+        except dynamodb_errors() as error:
+            raise _table_unavailable(error) from error
 
 
-def _unavailable(error: Exception) -> DependencyUnavailableError:
-    logger.warning("Cooldown table unavailable", extra={"reason": _describe_failure(error)})
+def _table_unavailable(error: Exception) -> DependencyUnavailableError:
+    logger.warning("Cooldown table unavailable", extra={"reason": describe_dynamodb_error(error)})
     return DependencyUnavailableError("The cooldown table did not answer.")
-
-
-class DisabledCooldownStore:
-    """NOTIFICATION_COOLDOWN_HOURS=0: every claim succeeds and nothing is written."""
-
-    def for_one_run(self) -> DisabledCooldownStore:
-        return self
-
-    def claim_many(
-        self, keys: Sequence[CooldownKey], now: datetime, *, deadline: Deadline | None = None
-    ) -> list[Claim]:
-        return [Claim(key, ClaimOutcome.CLAIMED) for key in keys]
-
-    def release(self, claims: Sequence[Claim]) -> None:
-        return None
-
-    def stats(self, now: datetime) -> dict[str, int]:
-        return {}
-
-    def clear(self, *, type: str | None = None, reference_id: UUID | None = None) -> int:
-        return 0
-
-    def ping(self) -> None:
-        return None
-
-
-@cache
-def get_cooldown_store() -> CooldownStore:
-    """The container's store, chosen from the settings; its client is built on first use."""
-    settings = get_settings()
-    hours = settings.notification_cooldown_hours
-    if hours == 0:
-        return DisabledCooldownStore()
-    return DynamoCooldownStore(settings.cooldown_table_name, timedelta(seconds=float(hours * 3600)))

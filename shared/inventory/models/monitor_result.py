@@ -1,0 +1,33 @@
+"""The monitor's result (SPEC §5): what one run checked, sent and could not do."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class MonitorSummary(BaseModel):
+    packages_checked: int = Field(description="Active packages with components evaluated.")
+    notifications_sent: int
+    bottlenecks_detected: int = Field(
+        description="Products that met the bottleneck rule, whether or not a cooldown held them."
+    )
+    errors: list[str] = Field(description="Failures of single checks or notifications.")
+    products_checked: int = Field(default=0, description="Active products evaluated.")
+    stockouts_predicted: int = 0
+    notifications_suppressed: int = Field(
+        default=0, description="Notifications held back by a live cooldown entry."
+    )
+    notifications_deferred: int = Field(
+        default=0,
+        description=(
+            "Notifications not claimed because the run reached its time limit; the next run "
+            "sends them."
+        ),
+    )
+
+
+class MonitorResult(BaseModel):
+    success: bool = Field(description="False when the run could not evaluate at all.")
+    timestamp: str = Field(description="Start of the run, ISO-8601 UTC with milliseconds.")
+    duration_ms: int
+    summary: MonitorSummary
