@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inventory.data.cooldowns.dynamodb import PARTITION_KEY, TTL_ATTRIBUTE
+from inventory.data.cooldowns.dynamodb_client import PARTITION_KEY, TTL_ATTRIBUTE
 from tests.support import dynamo
 
 

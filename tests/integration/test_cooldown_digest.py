@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from inventory.data.cooldowns import ClaimOutcome, dynamodb_digest
-from inventory.data.cooldowns.dynamodb import PARTITION_KEY, DynamoCooldownStore
+from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
+from inventory.data.cooldowns.dynamodb_client import PARTITION_KEY
 from inventory.rules.alert_types import CooldownKey, NotificationType
 from tests.support import dynamo
 

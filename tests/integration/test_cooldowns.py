@@ -17,7 +17,8 @@ from inventory.data.cooldowns import (
     get_cooldown_store,
 )
 from inventory.data.cooldowns.disabled import DisabledCooldownStore
-from inventory.data.cooldowns.dynamodb import PARTITION_KEY, DynamoCooldownStore
+from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
+from inventory.data.cooldowns.dynamodb_client import PARTITION_KEY
 from inventory.errors import DependencyUnavailableError
 from inventory.rules.alert_types import CooldownKey, NotificationType
 from tests.support import dynamo, services

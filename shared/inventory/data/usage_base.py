@@ -1,9 +1,10 @@
 """The usage base (migration 0004): products' usage over one past span, built by the monitor.
 
-The stockout rule needs every product's usage over the lookback window. Summing every order
-item of the window on each run was the largest part of a warm run of a large catalogue
-(docs/performance.md). With a base over [lo, hi), a run adds only what lies outside it: the order items after `hi` (the last hour or so) and between the window's start
-and `lo` (subtracted, as the window slides on), a few percent of the window.
+The stockout rule needs every product's usage over the lookback window. Summing every order item
+of the window on each run was the largest part of a warm run of a large catalogue
+(docs/performance.md). With a base over [lo, hi), a run adds only what lies outside it: the
+order items after `hi` (the last hour or so) and between the window's start and `lo`
+(subtracted, as the window slides on), a few percent of the window.
 
 A base counts only while nothing it summed has changed. Writes that could change it bump
 `usage_base_state.changes` in their own commit (the migration's triggers): an order item

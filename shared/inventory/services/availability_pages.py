@@ -1,8 +1,9 @@
 """The package list in pages: keyset cursors over the (name, id) order.
 
-Why: a Lambda answers with at most 6 MB (the body travels JSON-escaped inside it), and the
-list costs a few hundred bytes per package (docs/performance.md). A POS of a large catalogue asks `?limit=N` and follows the `Link: <…>; rel="next"` header; the whole list stays
-the default while it fits one response.
+Why: a Lambda answers with at most 6 MB (the body travels JSON-escaped inside it), and the list
+costs a few hundred bytes per package (docs/performance.md). A POS of a large catalogue asks
+`?limit=N` and follows the `Link: <…>; rel="next"` header; the whole list stays the default
+while it fits one response.
 
 A cursor names the last package of the previous page by its sort key, not by its position, so
 packages added or removed between two requests neither repeat nor skip the others. A page is

@@ -10,26 +10,26 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
-from inventory.data.cooldowns import Claim, ClaimOutcome, dynamodb_digest
+from inventory.data.cooldowns import Claim, ClaimOutcome, dynamodb_digest, dynamodb_scans
 from inventory.data.cooldowns.dynamodb_batches import (
     BATCH_GET_LIMIT,
-    BATCH_WRITE_LIMIT,
     get_all,
-    write_all,
 )
 from inventory.data.cooldowns.dynamodb_client import (
     MAX_WORKERS,
+    PARTITION_KEY,
+    TTL_ATTRIBUTE,
     create_dynamodb_client,
     describe_dynamodb_error,
     dynamodb_errors,
     is_conditional_check_failure,
+    partition_key_of,
 )
 from inventory.deadline import Deadline
 from inventory.errors import DependencyUnavailableError
@@ -40,19 +40,10 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 
-PARTITION_KEY = "pk"  # template.yaml's CooldownTable KeySchema; tests build the table from it
-TTL_ATTRIBUTE = "expires_at"
-
-
 def _epoch_seconds(moment: datetime) -> float:
     if moment.tzinfo is None:
         raise ValueError("Cooldown times must be timezone-aware.")
     return moment.timestamp()
-
-
-def _partition_key(type_value: str, reference_id: UUID) -> str:
-    """The table's key of one (type, reference): `<type>#<reference id>`."""
-    return f"{type_value}#{reference_id}"
 
 
 class DynamoCooldownStore:
@@ -87,7 +78,7 @@ class DynamoCooldownStore:
 
     @staticmethod
     def partition_key(key: CooldownKey) -> str:
-        return _partition_key(key.type.value, key.reference_id)
+        return partition_key_of(key.type.value, key.reference_id)
 
     # -- claims ------------------------------------------------------------------------------
 
@@ -300,41 +291,17 @@ class DynamoCooldownStore:
                     },
                 )
 
-    # -- reads and maintenance ---------------------------------------------------------------
-
-    def _scan(
-        self, projection: str, names: dict[str, str], condition: str, values: dict[str, Any]
-    ) -> Iterator[dict[str, Any]]:
-        paginator = self._dynamodb().get_paginator("scan")
-        arguments: dict[str, Any] = {
-            "TableName": self.table_name,
-            "ProjectionExpression": projection,
-            "ExpressionAttributeNames": names,
-            "FilterExpression": condition,
-        }
-        if values:  # DynamoDB refuses an empty ExpressionAttributeValues
-            arguments["ExpressionAttributeValues"] = values
-        for page in paginator.paginate(**arguments):
-            yield from page.get("Items", [])
+    # -- reads and maintenance (dynamodb_scans.py) -------------------------------------------
 
     def stats(self, now: datetime) -> dict[str, int]:
-        """Live entries by type: a paginated Scan reading only the type attribute.
-
-        Raises DependencyUnavailableError when the table does not answer.
-        """
-        counts: Counter[str] = Counter()
+        """Live entries by type; raises DependencyUnavailableError when the table does not
+        answer."""
         try:
-            for item in self._scan(
-                "#type",
-                {"#type": "type", "#expires_at": TTL_ATTRIBUTE},
-                # Digest items have no type: only entries are counted.
-                "#expires_at > :now AND attribute_exists(#type)",
-                {":now": {"N": str(math.floor(_epoch_seconds(now)))}},
-            ):
-                counts[item["type"]["S"]] += 1
+            return dynamodb_scans.count_live_by_type(
+                self._dynamodb(), self.table_name, math.floor(_epoch_seconds(now))
+            )
         except dynamodb_errors() as error:
             raise _table_unavailable(error) from error
-        return dict(counts)
 
     def clear(self, *, type: str | None = None, reference_id: UUID | None = None) -> int:
         """Delete matching entries (expired ones too) and return how many were deleted.
@@ -344,62 +311,15 @@ class DynamoCooldownStore:
         # A NotificationType (a StrEnum) is welcome too: str() gives its value.
         type = None if type is None else str(type)
         try:
-            return self._delete_matching(type, reference_id)
+            return dynamodb_scans.delete_matching(
+                self._dynamodb(), self.table_name, type, reference_id, self._max_workers
+            )
         except dynamodb_errors() as error:
             raise _table_unavailable(error) from error
         finally:
             # Even when nothing (or not everything) was deleted: a clear repeated after a
             # lost invalidation must repair it.
             self._invalidate_digest()
-
-    def _delete_matching(self, type: str | None, reference_id: UUID | None) -> int:
-        if type is not None and reference_id is not None:
-            return self._delete_one(type, reference_id)
-        # Digest items have no type attribute: a clear never touches them.
-        conditions = ["attribute_exists(#type)"]
-        names = {"#pk": PARTITION_KEY, "#type": "type"}
-        values: dict[str, Any] = {}
-        if type is not None:
-            conditions.append("#type = :type")
-            values[":type"] = {"S": type}
-        if reference_id is not None:
-            conditions.append("#reference_id = :reference_id")
-            names["#reference_id"] = "reference_id"
-            values[":reference_id"] = {"S": str(reference_id)}
-        keys = [
-            item[PARTITION_KEY]["S"]
-            for item in self._scan("#pk", names, " AND ".join(conditions), values)
-        ]
-        self._delete_batch(keys)
-        return len(keys)
-
-    def _delete_one(self, type: str, reference_id: UUID) -> int:
-        answer = self._dynamodb().delete_item(
-            TableName=self.table_name,
-            Key={PARTITION_KEY: {"S": _partition_key(type, reference_id)}},
-            ReturnValues="ALL_OLD",
-        )
-        return 1 if answer.get("Attributes") else 0
-
-    def _delete_batch(self, keys: Sequence[str]) -> None:
-        """BatchWriteItem deletes of 25 keys each, sent concurrently like claims: a large
-        catalogue's entries cleared one batch after another would outlast the function."""
-        if not keys:
-            return
-        client = self._dynamodb()
-        batches = [
-            keys[start : start + BATCH_WRITE_LIMIT]
-            for start in range(0, len(keys), BATCH_WRITE_LIMIT)
-        ]
-        workers = min(self._max_workers, len(batches))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
-            # list() re-raises the first failure (a throttled or unreachable table).
-            list(pool.map(lambda batch: self._delete_keys(client, batch), batches))
-
-    def _delete_keys(self, client: DynamoDBClient, keys: Sequence[str]) -> None:
-        deletes = [{"DeleteRequest": {"Key": {PARTITION_KEY: {"S": k}}}} for k in keys]
-        if not write_all(client, self.table_name, deletes):
-            raise DependencyUnavailableError("The cooldown table kept throttling deletes.")
 
     def ping(self) -> None:
         """DescribeTable; raises DependencyUnavailableError when the table does not answer."""

@@ -1,13 +1,24 @@
-"""The DynamoDB client the cooldown store uses, and how its faults are recognised and told."""
+"""The cooldown table's keys, the DynamoDB client the store uses, and how its faults are
+recognised and told."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 from inventory.failures import describe_failure
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+
+PARTITION_KEY = "pk"  # template.yaml's CooldownTable KeySchema; tests build the table from it
+TTL_ATTRIBUTE = "expires_at"
+
+
+def partition_key_of(type_value: str, reference_id: UUID) -> str:
+    """The table's key of one (type, reference): `<type>#<reference id>`."""
+    return f"{type_value}#{reference_id}"
+
 
 # A dead endpoint must fail a claim within seconds, well inside any function's timeout: short
 # timeouts and one retry (standard mode backs off briefly for DynamoDB).
