@@ -14,7 +14,8 @@ import psycopg
 import pytest
 
 from devtools import bench
-from devtools.bench_data import CatalogueSize, generate_catalogue
+from devtools.bench_data import CatalogueSize, bench_id, generate_catalogue
+from devtools.bench_monitor import WARM_RUNS
 
 
 def test_generated_catalogue_has_the_issue_shape(db: psycopg.Connection[Any]) -> None:
@@ -67,7 +68,7 @@ def test_bench_ids_match_the_generated_ids(db: psycopg.Connection[Any]) -> None:
     generate_catalogue(db, CatalogueSize(40), datetime.now(UTC))
 
     row = db.execute(
-        "SELECT name FROM packages WHERE id = %s", (bench.bench_id("package", 1),)
+        "SELECT name FROM packages WHERE id = %s", (bench_id("package", 1),)
     ).fetchone()
 
     assert row is not None
@@ -100,7 +101,7 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     # Warm, the cooldown digest names every live entry: its header and its chunk, nothing else.
     assert monitor["warm_dynamodb_requests"] == 2
     # Each warm run is paired with a bare SQL run measured right before it.
-    assert len(monitor["warm_runs_ms"]) == len(monitor["paired_bare_sql_ms"]) == bench.WARM_RUNS
+    assert len(monitor["warm_runs_ms"]) == len(monitor["paired_bare_sql_ms"]) == WARM_RUNS
     assert monitor["ratio_to_paired_bare_sql"] > 0
     assert result["bare_sql_with_usage"]["median_ms"] > 0
     assert result["availability_handler"]["first_status"] == 200
