@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from devtools.bench_dynamodb import DynamoDBCounter
 from devtools.bench_floor import BARE_SQL, floor_connection, floor_rows
 from devtools.bench_measure import median, ms, timed
 from devtools.bench_services import (
@@ -29,6 +30,8 @@ class MonitorRun:
     dynamodb_requests: int
     store_ms: float  # inside the cooldown store (DynamoDB, here moto) during the run
     summary: dict[str, Any]
+    dynamodb_read_units: float = 0.0
+    dynamodb_operations: dict[str, int] = field(default_factory=dict)
 
 
 class TimedStore:
@@ -58,7 +61,8 @@ class TimedStore:
 
 
 def run_monitor_counted(now: datetime, deadline: Any = None) -> MonitorRun:
-    """One real monitor run, counting its SQL statements and its DynamoDB requests."""
+    """One real monitor run, counting its SQL statements, its DynamoDB requests and their
+    read units."""
     from inventory.config import get_settings
     from inventory.data.cooldowns import DynamoCooldownStore, create_dynamodb_client
     from inventory.data.db import SNAPSHOT_READER, get_connection
@@ -67,12 +71,7 @@ def run_monitor_counted(now: datetime, deadline: Any = None) -> MonitorRun:
 
     settings = get_settings()
     client = create_dynamodb_client()
-    requests = [0]
-
-    def count_request(**_: Any) -> None:
-        requests[0] += 1
-
-    client.meta.events.register("before-send.dynamodb", count_request)
+    dynamodb = DynamoDBCounter(client)
     store = TimedStore(
         DynamoCooldownStore(
             settings.cooldown_table_name,
@@ -89,9 +88,11 @@ def run_monitor_counted(now: datetime, deadline: Any = None) -> MonitorRun:
         duration_ms=result.duration_ms,
         wall_ms=wall_ms,
         sql_statements=statements.count,
-        dynamodb_requests=requests[0],
+        dynamodb_requests=dynamodb.requests,
         store_ms=ms(store.seconds),
         summary=result.summary.model_dump(mode="json"),
+        dynamodb_read_units=dynamodb.read_units,
+        dynamodb_operations=dict(dynamodb.operations),
     )
 
 
