@@ -1,6 +1,7 @@
 """`make bench`: the service's real code paths on synthetic catalogues of growing size.
 
 Usage: python -m devtools.bench [--sizes 1000,10000,100000] [--output .bench/results.json]
+       python -m devtools.bench --mechanisms [--sizes 100000]
 
 Starts a throwaway embedded PostgreSQL (fsync off: the data is regenerated every run, so
 durability would only add disk waits that a production server would not show in these reads)
@@ -25,9 +26,13 @@ PostgreSQL (devtools/bench_data.py) and measures, per size:
 It prints a table and writes the same figures to .bench/results.json (one object per size).
 It asserts nothing about time: figures, not pass/fail. Nothing it generates is kept.
 
+With --mechanisms it measures instead each tuning mechanism of the monitor switched on and off
+in alternating warm runs (devtools/bench_mechanism_pairs.py), into .bench/mechanisms.json; it
+fails when a switch changes the monitor's answer.
+
 Modules: bench_services (PostgreSQL, moto), bench_floor (the bare SQL), bench_monitor,
 bench_availability, bench_coldstarts, bench_statements and bench_dynamodb (counting),
-bench_report (the table).
+bench_report (the table), bench_mechanisms (the switches) and bench_mechanism_pairs.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ import psycopg
 from devtools.bench_availability import measure_availability_handler
 from devtools.bench_coldstarts import measure_cold_starts
 from devtools.bench_floor import measure_bare_sql, measure_bare_sql_with_usage
+from devtools.bench_mechanism_pairs import bench_mechanisms_at, render_mechanisms
 from devtools.bench_monitor import WARM_RUNS, measure_monitor
 from devtools.bench_report import machine, render_table
 from devtools.bench_services import (
@@ -61,6 +67,7 @@ from devtools.template import ROOT, Template, load_template
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 DEFAULT_OUTPUT = ROOT / ".bench" / "results.json"
+MECHANISMS_OUTPUT = ROOT / ".bench" / "mechanisms.json"
 
 
 def _status_counts(database_url: str) -> dict[str, int]:
@@ -83,6 +90,7 @@ class BenchOptions:
     output: Path
     repeat: int
     cold_starts: bool = True
+    mechanisms: bool = False
 
 
 def bench_size(
@@ -146,10 +154,21 @@ def parse_arguments(argv: Sequence[str]) -> BenchOptions:
         default=",".join(str(s) for s in DEFAULT_SIZES),
         help="active packages per catalogue, comma-separated (default: %(default)s)",
     )
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help=f"JSON results file (default: {DEFAULT_OUTPUT.relative_to(ROOT)}, "
+        f"with --mechanisms {MECHANISMS_OUTPUT.relative_to(ROOT)})",
+    )
     parser.add_argument("--repeat", type=int, default=5, help="runs per median (default: 5)")
     parser.add_argument(
         "--no-cold-starts", action="store_true", help="skip the per-function subprocesses"
+    )
+    parser.add_argument(
+        "--mechanisms",
+        action="store_true",
+        help="measure each tuning mechanism of the monitor on and off instead",
     )
     arguments = parser.parse_args(list(argv))
     try:
@@ -158,11 +177,13 @@ def parse_arguments(argv: Sequence[str]) -> BenchOptions:
         parser.error("--sizes takes whole numbers, e.g. 1000,10000")
     if not sizes or min(sizes) < 10:
         parser.error("every size must be at least 10 packages")
+    default_output = MECHANISMS_OUTPUT if arguments.mechanisms else DEFAULT_OUTPUT
     return BenchOptions(
         sizes=sizes,
-        output=arguments.output,
+        output=arguments.output or default_output,
         repeat=max(1, arguments.repeat),
         cold_starts=not arguments.no_cold_starts,
+        mechanisms=arguments.mechanisms,
     )
 
 
@@ -183,7 +204,10 @@ def run(options: BenchOptions) -> list[dict[str, Any]]:
             f"DynamoDB (moto) at {services.dynamodb_endpoint}"
         )
         for packages in options.sizes:
-            results.append(bench_size(template, services, packages, options))
+            if options.mechanisms:
+                results.append(bench_mechanisms_at(template, services, packages))
+            else:
+                results.append(bench_size(template, services, packages, options))
         reset_service_state()
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(json.dumps(results, indent=2) + "\n")
@@ -200,8 +224,12 @@ def main(argv: Sequence[str]) -> int:
         f"{description['python_version']}, {description['machine']}; PostgreSQL embedded with "
         "fsync off, DynamoDB = moto server"
     )
-    print(render_table(results))
-    return 0
+    if not options.mechanisms:
+        print(render_table(results))
+        return 0
+    print("\n\n".join(render_mechanisms(result) for result in results))
+    # A switch that changes the monitor's answer is a bug, whatever the timings say.
+    return 1 if any(result["problems"] for result in results) else 0
 
 
 if __name__ == "__main__":
