@@ -63,8 +63,10 @@ invoke: install
 	@test -n "$(FUNCTION)" || (echo "usage: make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json"; exit 2)
 	$(BIN)/python -m devtools.invoke $(FUNCTION) $(EVENT)
 
+# Extra arguments, e.g. make bench BENCH_ARGS="--mechanisms --sizes 100000"
+BENCH_ARGS ?=
 bench: install
-	$(BIN)/python -m devtools.bench
+	$(BIN)/python -m devtools.bench $(BENCH_ARGS)
 
 openapi: install
 	$(BIN)/python -m devtools.openapi

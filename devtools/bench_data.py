@@ -17,6 +17,8 @@ Shape (per N active packages):
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, LiteralString
@@ -104,6 +106,12 @@ class CatalogueSize:
     @property
     def order_items(self) -> int:
         return 10 * self.packages
+
+
+def bench_id(kind: str, index: int) -> uuid.UUID:
+    """The id this module gives the index-th package or product (md5(...)::uuid)."""
+    digest = hashlib.md5(f"bench-{kind}-{index}".encode(), usedforsecurity=False).hexdigest()
+    return uuid.UUID(digest)
 
 
 def generate_catalogue(

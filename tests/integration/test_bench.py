@@ -14,7 +14,8 @@ import psycopg
 import pytest
 
 from devtools import bench
-from devtools.bench_data import CatalogueSize, generate_catalogue
+from devtools.bench_data import CatalogueSize, bench_id, generate_catalogue
+from devtools.bench_monitor import WARM_RUNS
 
 
 def test_generated_catalogue_has_the_issue_shape(db: psycopg.Connection[Any]) -> None:
@@ -67,7 +68,7 @@ def test_bench_ids_match_the_generated_ids(db: psycopg.Connection[Any]) -> None:
     generate_catalogue(db, CatalogueSize(40), datetime.now(UTC))
 
     row = db.execute(
-        "SELECT name FROM packages WHERE id = %s", (bench.bench_id("package", 1),)
+        "SELECT name FROM packages WHERE id = %s", (bench_id("package", 1),)
     ).fetchone()
 
     assert row is not None
@@ -100,7 +101,7 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     # Warm, the cooldown digest names every live entry: its header and its chunk, nothing else.
     assert monitor["warm_dynamodb_requests"] == 2
     # Each warm run is paired with a bare SQL run measured right before it.
-    assert len(monitor["warm_runs_ms"]) == len(monitor["paired_bare_sql_ms"]) == bench.WARM_RUNS
+    assert len(monitor["warm_runs_ms"]) == len(monitor["paired_bare_sql_ms"]) == WARM_RUNS
     assert monitor["ratio_to_paired_bare_sql"] > 0
     assert result["bare_sql_with_usage"]["median_ms"] > 0
     assert result["availability_handler"]["first_status"] == 200
@@ -111,3 +112,37 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     assert result["cold_starts"], "every template function is started"
     assert all("error" not in figures for figures in result["cold_starts"].values())
     assert result["monitor_peak_rss_mb"] > 0
+
+
+@pytest.mark.slow
+def test_bench_mechanisms_mode_switches_each_mechanism_without_changing_the_answer(
+    tmp_path: Path,
+) -> None:
+    from devtools.bench_mechanism_pairs import PAIRS
+    from devtools.bench_mechanisms import MECHANISMS
+
+    output = tmp_path / "mechanisms.json"
+
+    status = bench.main(["--mechanisms", "--sizes", "200", "--output", str(output)])
+
+    assert status == 0
+    (result,) = json.loads(output.read_text())
+    assert result["problems"] == []
+    assert result["cpu_count"] >= 1
+    assert result["warm_summary"]["notifications_sent"] == 0
+    assert result["warm_summary"]["notifications_suppressed"] == result["cold_notifications_sent"]
+    figures = result["mechanisms"]
+    assert list(figures) == [mechanism.name for mechanism in MECHANISMS]
+    for name, mechanism in figures.items():
+        for side in ("with", "without"):
+            assert len(mechanism[side]["runs_ms"]) == PAIRS, (name, side)
+        assert mechanism["paired_ratio"] > 0
+    # With the digest: its header and one chunk. Without: one read unit per live entry.
+    digest = figures["digest"]
+    assert digest["with"]["dynamodb_requests"] == 2
+    assert digest["with"]["read_units"] == 2
+    assert digest["without"]["read_units"] == result["cold_notifications_sent"]
+    assert "GetItem" not in digest["without"]["dynamodb_operations"]
+    # Read one after the other, the reader connection's BEGIN, snapshot and COMMIT are gone.
+    parallel = figures["parallel-reads"]
+    assert parallel["without"]["sql_statements"] == parallel["with"]["sql_statements"] - 4
