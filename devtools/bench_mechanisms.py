@@ -68,7 +68,7 @@ def split_off(_: SwitchContext) -> Iterator[None]:
     from inventory.data.availability_sql import EVERY_PACKAGE, fetch_problem_packages
     from inventory.data.db import read_in_one_snapshot
     from inventory.data.usage import fetch_stockout_candidates
-    from inventory.services import monitor
+    from inventory.services import monitor_reads
 
     def load_alertable_whole(
         settings: Any, now: Any, *, after_export: Callable[[], object] | None = None
@@ -87,18 +87,18 @@ def split_off(_: SwitchContext) -> Iterator[None]:
             )
 
         found, predicted = read_in_one_snapshot(problems, candidates, after_export=after_export)
-        return monitor.AlertableSnapshot(found, predicted)
+        return monitor_reads.AlertableSnapshot(found, predicted)
 
-    with _patched(monitor, "load_alertable", load_alertable_whole):
+    with _patched(monitor_reads, "load_alertable", load_alertable_whole):
         yield
 
 
 @contextmanager
 def split_half(_: SwitchContext) -> Iterator[None]:
     """The two parts split at 1/2 instead of the tuned share."""
-    from inventory.services import monitor
+    from inventory.services import monitor_reads
 
-    with _patched(monitor, "MAIN_CONNECTION_SHARE", Fraction(1, 2)):
+    with _patched(monitor_reads, "MAIN_CONNECTION_SHARE", Fraction(1, 2)):
         yield
 
 
@@ -119,7 +119,7 @@ def gc_pause_off(_: SwitchContext) -> Iterator[None]:
 @contextmanager
 def digest_off(_: SwitchContext) -> Iterator[None]:
     """The store neither reads nor writes a digest: live keys come from BatchGetItem."""
-    from inventory.data.cooldowns import DynamoCooldownStore
+    from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
 
     with (
         _patched(DynamoCooldownStore, "_read_digest", lambda self, client: None),
@@ -130,10 +130,10 @@ def digest_off(_: SwitchContext) -> Iterator[None]:
 
 def digest_entries(context: SwitchContext) -> int:
     """Entries the current digest names (0: none, or one no longer valid)."""
-    from inventory.data import cooldown_digest
-    from inventory.data.cooldowns import PARTITION_KEY
+    from inventory.data.cooldowns import dynamodb_digest
+    from inventory.data.cooldowns.dynamodb_client import PARTITION_KEY
 
-    digest = cooldown_digest.read_digest(
+    digest = dynamodb_digest.read_digest(
         context.dynamodb_client, context.cooldown_table, PARTITION_KEY
     )
     return len(digest.entries)
@@ -150,15 +150,6 @@ def digest_kept(context: SwitchContext, on: bool) -> Iterator[Findings]:
         context.rewarm()
         if digest_entries(context) == 0:
             findings.problems.append("re-warming did not write a digest")
-
-
-@contextmanager
-def digest_read_ahead_off(_: SwitchContext) -> Iterator[None]:
-    """for_one_run returns the store itself: the digest is read when the claims start."""
-    from inventory.data.cooldowns import DynamoCooldownStore
-
-    with _patched(DynamoCooldownStore, "for_one_run", lambda self: self):
-        yield
 
 
 # --- usage-base: the products' usage over a past span, so a run reads only the rest ----------
@@ -186,7 +177,7 @@ def usage_base_off(context: SwitchContext) -> Iterator[None]:
 def usage_base_seen(_: SwitchContext, on: bool) -> Iterator[Findings]:
     """The candidates' read used the base in every with-run and in no run without it."""
     from inventory.data.usage import fetch_stockout_candidates as real
-    from inventory.services import monitor
+    from inventory.services import monitor_reads
 
     built: list[Any] = []
 
@@ -196,7 +187,7 @@ def usage_base_seen(_: SwitchContext, on: bool) -> Iterator[Findings]:
         return candidates
 
     findings = Findings()
-    with _patched(monitor, "fetch_stockout_candidates", recorded):
+    with _patched(monitor_reads, "fetch_stockout_candidates", recorded):
         yield findings
     if len(built) != 1:
         findings.problems.append(f"the candidates were read {len(built)} times in one run")
@@ -214,7 +205,7 @@ def parallel_reads_off(_: SwitchContext) -> Iterator[None]:
     """Both sides one after the other on the main connection, in one REPEATABLE READ READ
     ONLY transaction begun as read_in_one_snapshot begins its own (same work_mem)."""
     from inventory.data import db
-    from inventory.services import monitor
+    from inventory.services import monitor_reads
 
     def one_after_the_other(
         first: Callable[[Any], Any],
@@ -231,7 +222,7 @@ def parallel_reads_off(_: SwitchContext) -> Iterator[None]:
             finally:
                 db._end(main)
 
-    with _patched(monitor, "read_in_one_snapshot", one_after_the_other):
+    with _patched(monitor_reads, "read_in_one_snapshot", one_after_the_other):
         yield
 
 
@@ -248,11 +239,6 @@ MECHANISMS = (
         "no digest read or written: live keys by consistent BatchGetItem",
         digest_off,
         digest_kept,
-    ),
-    Mechanism(
-        "digest-read-ahead",
-        "the digest read when the claims start, not beside the SQL",
-        digest_read_ahead_off,
     ),
     Mechanism(
         "usage-base",

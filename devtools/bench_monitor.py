@@ -41,10 +41,6 @@ class TimedStore:
         self._store = store
         self.seconds = 0.0
 
-    def for_one_run(self) -> TimedStore:
-        self._store = self._store.for_one_run()
-        return self
-
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._store, name)
         if not callable(attribute):
@@ -64,7 +60,8 @@ def run_monitor_counted(now: datetime, deadline: Any = None) -> MonitorRun:
     """One real monitor run, counting its SQL statements, its DynamoDB requests and their
     read units."""
     from inventory.config import get_settings
-    from inventory.data.cooldowns import DynamoCooldownStore, create_dynamodb_client
+    from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
+    from inventory.data.cooldowns.dynamodb_client import create_dynamodb_client
     from inventory.data.db import SNAPSHOT_READER, get_connection
     from inventory.observability import metrics
     from inventory.services.monitor import run_monitor
