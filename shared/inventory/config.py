@@ -38,7 +38,7 @@ class Settings(BaseSettings):
 _SECRET_FIELDS = frozenset({"database_url", "cron_secret"})
 
 
-def _describe(error: ValidationError) -> str:
+def _invalid_settings(error: ValidationError) -> str:
     parts = []
     for item in error.errors():
         field = ".".join(str(loc) for loc in item["loc"])
@@ -54,4 +54,4 @@ def get_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as error:
-        raise ConfigurationError(f"Invalid configuration: {_describe(error)}") from error
+        raise ConfigurationError(f"Invalid configuration: {_invalid_settings(error)}") from error

@@ -60,7 +60,7 @@ def error_response(
     )
 
 
-def _describe_validation(error: RequestValidationError) -> tuple[HTTPStatus, str, str]:
+def _classify_validation(error: RequestValidationError) -> tuple[HTTPStatus, str, str]:
     """400 for what cannot be parsed (ids, query, JSON); 422 for a body the schema rejects."""
     problems = []
     malformed = False
@@ -85,7 +85,7 @@ def _describe_validation(error: RequestValidationError) -> tuple[HTTPStatus, str
 
 
 def _on_validation(error: RequestValidationError) -> Response[str]:
-    status, code, message = _describe_validation(error)
+    status, code, message = _classify_validation(error)
     return error_response(status, code, message)
 
 
