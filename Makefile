@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/dependencies/requirements.txt | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?= -n auto
+# Coverage of shared/inventory and functions (pyproject's [tool.coverage]), with its floor.
+COVERAGE_ARGS ?= --cov --cov-report=term:skip-covered
 export SAM_CLI_TELEMETRY := 0
 export XDG_RUNTIME_DIR ?= /tmp
 
@@ -11,7 +13,8 @@ export XDG_RUNTIME_DIR ?= /tmp
 
 help:
 	@echo "make run      - the whole system locally (embedded PostgreSQL, moto DynamoDB, HTTP API)"
-	@echo "make test     - install everything and run lint, types, the template check and all tests"
+	@echo "make test     - install everything and run lint, types, the template check and all tests (with coverage)"
+	@echo "make test-fast - the tests without slow, perf and built ones"
 	@echo "make migrate  - apply migrations to \$$DATABASE_URL"
 	@echo "make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json - one local invocation"
 	@echo "make bench    - the benchmark (figures, not pass/fail)"
@@ -47,11 +50,12 @@ validate: install
 check: lint typecheck validate
 
 test: check
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_ARGS) $(COVERAGE_ARGS)
 
-# Without the property/load tests and the built-artifact tests (which run `sam build`).
+# Without the property/load tests, the performance tests and the built-artifact tests (which
+# run `sam build`); no coverage floor, as a subset would not reach it.
 test-fast: install
-	$(BIN)/pytest $(PYTEST_ARGS) -m "not slow and not built"
+	$(BIN)/pytest $(PYTEST_ARGS) -m "not slow and not built and not perf"
 
 run: install
 	$(BIN)/python -m devtools.run
@@ -83,4 +87,4 @@ coldstart: install
 	$(BIN)/python -m devtools.coldstart
 
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage .coverage.*

@@ -1,10 +1,11 @@
-"""Shared fixtures: real PostgreSQL (embedded), moto's DynamoDB server, events and contexts."""
+"""Shared fixtures: real PostgreSQL (embedded, started on first use), moto's DynamoDB server,
+events and contexts."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -28,31 +29,37 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Runs in the xdist controller (or the only process) before workers start: one server
-    # and one migrated template for the whole run. Workers inherit the URL by environment.
-    if hasattr(config, "workerinput") or os.environ.get(services.SERVER_URL_VARIABLE):
+    # The user's DATABASE_URL, read before any test can change the environment.
+    config.stash[_user_database_url] = os.environ.get("DATABASE_URL") or None
+    if hasattr(config, "workerinput"):
         return
-    url, server = services.start_server()
-    services.create_template(url)
-    os.environ[services.SERVER_URL_VARIABLE] = url
-    config.stash[_server_key] = server
+    # The xdist controller (or the only process), before workers start: the run's directory,
+    # which the workers inherit by environment. No server is started here (see database_url).
+    run_dir = services.create_run_dir()
+    os.environ[services.RUN_DIR_VARIABLE] = str(run_dir)
+    config.stash[_run_dir_key] = run_dir
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    server = config.stash.get(_server_key, None)
-    if server is not None:
-        server.stop()
-        # The throwaway cluster (tens of MB per run) goes with the run.
-        shutil.rmtree(server.data_dir.parent, ignore_errors=True)
+    # After every worker has finished, passed or failed: the server, if one was started, goes.
+    run_dir = config.stash.get(_run_dir_key, None)
+    if run_dir is not None:
+        os.environ.pop(services.RUN_DIR_VARIABLE, None)
+        services.remove_run_dir(run_dir)
 
 
-_server_key = pytest.StashKey[Any]()
+_run_dir_key = pytest.StashKey[Path]()
+_user_database_url = pytest.StashKey[str | None]()
 
 
 @pytest.fixture(scope="session")
-def database_url(worker_id: str) -> str:
-    """This worker's own database, cloned from the migrated template."""
-    return services.create_worker_database(os.environ[services.SERVER_URL_VARIABLE], worker_id)
+def database_url(request: pytest.FixtureRequest, worker_id: str) -> str:
+    """This worker's own database, cloned from the migrated template. The run's server starts
+    with the first test that asks for a database, in whichever worker that is."""
+    server_url = services.shared_server_url(
+        Path(os.environ[services.RUN_DIR_VARIABLE]), request.config.stash[_user_database_url]
+    )
+    return services.create_worker_database(server_url, worker_id)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from devtools.demo_data import load_demo, package_id, product_id
 from devtools.local_api import LocalApiServer
 from tests.support.local_api import CRON_TOKEN, request
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_availability_route_answers_through_the_real_handler(local_api: LocalApiServer) -> None:

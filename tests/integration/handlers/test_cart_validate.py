@@ -12,9 +12,7 @@ import pytest
 
 from devtools.demo_data import load_demo, package_id, product_id
 from functions.cart_validate import app as cart_validate
-from inventory.data.db import get_connection
 from tests.support.events import FakeLambdaContext, http_event, load_event, response_json
-from tests.support.statements import counting_statements
 
 MOJITO = str(package_id("Mojito"))
 CUBA_LIBRE = str(package_id("Cuba Libre"))
@@ -191,17 +189,6 @@ def test_schema_violations_are_422_with_a_message(
     error = response_json(response)["error"]
     assert error["code"] == "validation_error"
     assert mentions in error["message"]
-
-
-def test_cart_of_packages_and_products_costs_two_statements(
-    bar: Any, lambda_context: FakeLambdaContext
-) -> None:
-    body = lines(("package_id", MOJITO, 1), ("package_id", CUBA_LIBRE, 1), ("product_id", LIMES, 1))
-    validate(lambda_context)  # opens the container's connection
-    with counting_statements(get_connection()) as counter:
-        response = validate(lambda_context, body)
-    assert response["statusCode"] == 200
-    assert counter.count == 2
 
 
 def test_quantities_come_back_as_json_numbers(bar: Any, lambda_context: FakeLambdaContext) -> None:

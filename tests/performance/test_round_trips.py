@@ -10,11 +10,15 @@ import psycopg
 import pytest
 
 from functions.packages_availability import app as packages_availability
+from inventory.data.cooldowns import get_cooldown_store
 from inventory.data.db import SNAPSHOT_READER, get_connection
 from inventory.services import monitor
 from inventory.services.monitor import run_monitor
+from tests.support.catalog import component, insert_catalog, package
 from tests.support.events import FakeLambdaContext, load_event, response_json
 from tests.support.statements import counting_statements
+
+NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
 
 
 def _generate_catalog(connection: psycopg.Connection[Any], packages: int) -> None:
@@ -95,3 +99,25 @@ def test_monitor_run_costs_the_same_statements_for_10_and_1000_packages(
     # Per connection: BEGIN, export or import of the snapshot, its reads (a part of the problem
     # packages; the reader's also the usage), COMMIT; one insert.
     assert small == 4 + 5 + 1
+
+
+def test_run_costs_the_same_round_trips_for_10_and_100_packages(
+    db: psycopg.Connection[Any], cooldown_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The run itself; rebuilding the usage base after it is counted in test_usage_base.
+    monkeypatch.setattr(monitor, "keep_usage_base", lambda *_: False)
+
+    def statements(count: int) -> int:
+        db.execute("TRUNCATE notifications, order_items, package_items, packages, products")
+        specs = [package(f"P{i}", [component(f"Item {i}", 1, 0)]) for i in range(count)]
+        insert_catalog(db, specs)
+        get_cooldown_store().clear()
+        connections = get_connection(), get_connection(SNAPSHOT_READER)
+        with counting_statements(*connections) as counter:
+            result = run_monitor(NOW)
+        assert result.summary.notifications_sent == count
+        return counter.count
+
+    # Each connection: BEGIN, its snapshot (export / import), its reads (one part of the
+    # problem packages; the reader's also the usage), COMMIT; then the insert.
+    assert statements(10) == statements(100) == 4 + 5 + 1
