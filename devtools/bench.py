@@ -91,6 +91,7 @@ class BenchOptions:
     repeat: int
     cold_starts: bool = True
     mechanisms: bool = False
+    only: tuple[str, ...] = ()  # with mechanisms: these alone (default: every one)
 
 
 def bench_size(
@@ -170,6 +171,11 @@ def parse_arguments(argv: Sequence[str]) -> BenchOptions:
         action="store_true",
         help="measure each tuning mechanism of the monitor on and off instead",
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="with --mechanisms: a comma-separated list of mechanisms to measure (default: all)",
+    )
     arguments = parser.parse_args(list(argv))
     try:
         sizes = tuple(int(part.replace("_", "")) for part in arguments.sizes.split(",") if part)
@@ -184,6 +190,7 @@ def parse_arguments(argv: Sequence[str]) -> BenchOptions:
         repeat=max(1, arguments.repeat),
         cold_starts=not arguments.no_cold_starts,
         mechanisms=arguments.mechanisms,
+        only=tuple(name for name in arguments.only.split(",") if name),
     )
 
 
@@ -205,7 +212,7 @@ def run(options: BenchOptions) -> list[dict[str, Any]]:
         )
         for packages in options.sizes:
             if options.mechanisms:
-                results.append(bench_mechanisms_at(template, services, packages))
+                results.append(bench_mechanisms_at(template, services, packages, only=options.only))
             else:
                 results.append(bench_size(template, services, packages, options))
         reset_service_state()

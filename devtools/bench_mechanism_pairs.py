@@ -119,8 +119,15 @@ def measure_mechanism(
 
 
 def bench_mechanisms_at(
-    template: Template, services: BenchServices, packages: int, pairs: int = PAIRS
+    template: Template,
+    services: BenchServices,
+    packages: int,
+    pairs: int = PAIRS,
+    only: tuple[str, ...] = (),
 ) -> dict[str, Any]:
+    unknown = set(only) - {mechanism.name for mechanism in MECHANISMS}
+    if unknown:
+        raise ValueError(f"unknown mechanisms: {', '.join(sorted(unknown))}")
     now = datetime.now(UTC)
     generation_ms, rows = fresh_catalogue(services, packages, now)
     note(f"{packages:,} packages: cold monitor run (warms the cooldown table)")
@@ -141,6 +148,8 @@ def bench_mechanisms_at(
     )
     figures: dict[str, Any] = {}
     for mechanism in MECHANISMS:
+        if only and mechanism.name not in only:
+            continue
         note(f"{packages:,} packages: {mechanism.name}, {pairs} pairs with / without")
         figures[mechanism.name] = measure_mechanism(mechanism, context, warm_now, reference, pairs)
         problems += [f"{mechanism.name} {p}" for p in figures[mechanism.name]["problems"]]
