@@ -54,7 +54,7 @@ from devtools.bench_coldstarts import measure_cold_starts
 from devtools.bench_floor import measure_bare_sql, measure_bare_sql_with_usage
 from devtools.bench_mechanism_pairs import bench_mechanisms_at, render_mechanisms
 from devtools.bench_monitor import WARM_RUNS, measure_monitor
-from devtools.bench_report import machine, render_table
+from devtools.bench_report import machine, render_table, size_header
 from devtools.bench_services import (
     BenchServices,
     bench_services,
@@ -128,12 +128,7 @@ def bench_size(
         (figures for figures in cold_starts.values() if figures.get("scheduled")), {}
     )
     return {
-        "packages": packages,
-        **machine(),
-        "postgres": "embedded, fsync off, 127.0.0.1",
-        "dynamodb": "moto server process, 127.0.0.1",
-        "rows": rows,
-        "generation_ms": generation_ms,
+        **size_header(packages, rows, generation_ms),
         "package_status": _status_counts(services.database_url),
         "bare_sql": bare,
         "bare_sql_with_usage": bare_with_usage,

@@ -18,7 +18,7 @@ from typing import Any
 from devtools.bench_measure import median
 from devtools.bench_mechanisms import MECHANISMS, Findings, Mechanism, SwitchContext
 from devtools.bench_monitor import MonitorRun, run_monitor_counted
-from devtools.bench_report import machine
+from devtools.bench_report import size_header
 from devtools.bench_services import (
     BenchServices,
     dynamodb_client,
@@ -155,12 +155,7 @@ def bench_mechanisms_at(
         problems += [f"{mechanism.name} {p}" for p in figures[mechanism.name]["problems"]]
         notes += [f"{mechanism.name} {n}" for n in figures[mechanism.name]["notes"]]
     return {
-        "packages": packages,
-        **machine(),
-        "postgres": "embedded, fsync off, 127.0.0.1",
-        "dynamodb": "moto server process, 127.0.0.1",
-        "rows": rows,
-        "generation_ms": generation_ms,
+        **size_header(packages, rows, generation_ms),
         "cold_duration_ms": cold.duration_ms,
         "cold_notifications_sent": cold.summary.get("notifications_sent"),
         "warm_summary": reference,

@@ -21,6 +21,18 @@ def machine() -> dict[str, Any]:
     }
 
 
+def size_header(packages: int, rows: Any, generation_ms: float) -> dict[str, Any]:
+    """What every result of one catalogue size starts with: its size, machine and services."""
+    return {
+        "packages": packages,
+        **machine(),
+        "postgres": "embedded, fsync off, 127.0.0.1",
+        "dynamodb": "moto server process, 127.0.0.1",
+        "rows": rows,
+        "generation_ms": generation_ms,
+    }
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -2,42 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import datetime
-from uuid import UUID
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from inventory.rules.alert_types import NotificationDraft
-from inventory.rules.alerts import (
-    Evaluation,
-    ProductFigures,
-    RuleSettings,
-    bottleneck_alerts,
-    package_alerts,
-    stockout_alerts,
-)
-from inventory.rules.availability import PackageAvailability
+from inventory.rules.alert_types import Alert, NotificationDraft
+from inventory.rules.alerts import Evaluation, bottleneck_alerts, package_alerts, stockout_alerts
 
 
-def package_drafts(
-    snapshot: Iterable[PackageAvailability],
-    products: Mapping[UUID, ProductFigures],
-    settings: RuleSettings,
-) -> list[NotificationDraft]:
-    return [alert.draft() for alert in package_alerts(snapshot, products, settings)]
+def _written(rule: Callable[..., Sequence[Alert]]) -> Callable[..., list[NotificationDraft]]:
+    """The rule, with every alert it returns written out."""
+
+    def drafts(*args: Any, **kwargs: Any) -> list[NotificationDraft]:
+        return [alert.draft() for alert in rule(*args, **kwargs)]
+
+    return drafts
 
 
-def bottleneck_drafts(
-    snapshot: Iterable[PackageAvailability],
-    products: Mapping[UUID, ProductFigures],
-    settings: RuleSettings,
-) -> list[NotificationDraft]:
-    return [alert.draft() for alert in bottleneck_alerts(snapshot, products, settings)]
-
-
-def stockout_drafts(
-    products: Iterable[ProductFigures], settings: RuleSettings, now: datetime
-) -> list[NotificationDraft]:
-    return [alert.draft() for alert in stockout_alerts(products, settings, now)]
+package_drafts = _written(package_alerts)
+bottleneck_drafts = _written(bottleneck_alerts)
+stockout_drafts = _written(stockout_alerts)
 
 
 def drafts_of(evaluation: Evaluation) -> tuple[NotificationDraft, ...]:

@@ -10,30 +10,16 @@ from typing import Any
 import psycopg
 import pytest
 
-from devtools.demo_data import load_demo, package_id, product_id
+from devtools.demo_data import load_demo, product_id
 from functions.cart_validate import app as cart_validate
-from tests.support.events import FakeLambdaContext, http_event, load_event, response_json
-
-MOJITO = str(package_id("Mojito"))
-CUBA_LIBRE = str(package_id("Cuba Libre"))
-LIMES = str(product_id("Limes"))
+from tests.support.cart_requests import CUBA_LIBRE, LIMES, MOJITO, lines, validate
+from tests.support.events import FakeLambdaContext, load_event, response_json
 
 
 @pytest.fixture
 def bar(db: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
     load_demo(db)
     return db
-
-
-def validate(context: FakeLambdaContext, body: Any = None, **event: Any) -> dict[str, Any]:
-    response: dict[str, Any] = cart_validate.lambda_handler(
-        http_event("cart_validate.json", body=body, **event), context
-    )
-    return response
-
-
-def lines(*items: tuple[str, str, Any]) -> dict[str, Any]:
-    return {"items": [{kind: ref, "quantity": quantity} for kind, ref, quantity in items]}
 
 
 def test_event_cart_sharing_rum_and_limes_is_valid(
