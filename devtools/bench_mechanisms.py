@@ -46,16 +46,30 @@ class Mechanism:
 
 
 @contextmanager
-def _patched(owner: Any, name: str, value: Any) -> Iterator[None]:
-    # A name the refactor removed must fail loudly, not patch an attribute nobody reads.
+def _patched(
+    owner: Any, name: str, value: Callable[..., Any], *, must_be_called: bool = True
+) -> Iterator[None]:
+    """`owner.name` replaced by `value` for one run, which must call it: a switch that patches a
+    name the service no longer reads (removed, or imported elsewhere) would measure nothing."""
     if not hasattr(owner, name):
         raise LookupError(f"{owner.__name__}.{name} is gone: adapt devtools/bench_mechanisms.py")
+    calls = 0
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return value(*args, **kwargs)
+
     saved = getattr(owner, name)
-    setattr(owner, name, value)
+    setattr(owner, name, counted)
     try:
         yield
     finally:
         setattr(owner, name, saved)
+    if must_be_called and calls == 0:
+        raise LookupError(
+            f"{owner.__name__}.{name} was never called in the run: the switch measured nothing"
+        )
 
 
 # --- split: the problem packages in two parts of the id space, one per connection -----------
@@ -114,7 +128,13 @@ def digest_off(_: SwitchContext) -> Iterator[None]:
 
     with (
         _patched(DynamoCooldownStore, "_read_digest", lambda self, client: None),
-        _patched(DynamoCooldownStore, "_write_digest", lambda self, *args, **kwargs: None),
+        _patched(
+            DynamoCooldownStore,
+            "_write_digest",
+            lambda self, *args, **kwargs: None,
+            # Never reached once the read above found no digest: a belt for the braces.
+            must_be_called=False,
+        ),
     ):
         yield
 
