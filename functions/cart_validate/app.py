@@ -6,7 +6,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory.data.db import database
-from inventory.http import ERROR_RESPONSES, build_app
+from inventory.http import BODY_ERROR_RESPONSES, build_app
 from inventory.models.cart import CartRequest, CartValidation
 from inventory.models.envelope import Envelope, ok
 from inventory.observability import logger, metrics
@@ -25,7 +25,7 @@ CartAnswer = Envelope[CartValidation]
             "description": "The check ran; `data.valid` says whether the cart can be sold.",
             "content": {"application/json": {"model": CartAnswer}},
         },
-        **ERROR_RESPONSES,
+        **BODY_ERROR_RESPONSES,
     },
 )
 def validate_cart(body: CartRequest) -> CartAnswer:

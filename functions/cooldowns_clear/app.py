@@ -1,4 +1,8 @@
-"""DELETE /api/inventory/notifications/cooldowns: let alerts be sent again right away."""
+"""DELETE /api/inventory/notifications/cooldowns: let alerts be sent again right away.
+
+Destructive, so nothing is guessed: an unknown query parameter (a typo such as `referenceId`)
+is a 400, and clearing every entry needs `?all=true` said explicitly.
+"""
 
 from typing import Annotated, Any
 from uuid import UUID
@@ -7,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inventory.http import ERROR_RESPONSES, build_app
+from inventory.http import ERROR_RESPONSES, build_app, reject_unknown_query_parameters
 from inventory.models.checks import CooldownsCleared
 from inventory.models.envelope import Envelope, ok
 from inventory.observability import logger, metrics
@@ -25,8 +29,12 @@ app = build_app()
 def clear_cooldowns(
     type: Annotated[NotificationType | None, Query(description="Only this type")] = None,
     reference_id: Annotated[UUID | None, Query(description="Only this package/product")] = None,
+    all: Annotated[
+        bool, Query(description="Clear every entry: needed when neither filter is given")
+    ] = False,
 ) -> Envelope[CooldownsCleared]:
-    cleared = manual_checks.clear_cooldowns(type=type, reference_id=reference_id)
+    reject_unknown_query_parameters(app.current_event, {"type", "reference_id", "all"})
+    cleared = manual_checks.clear_cooldowns(type=type, reference_id=reference_id, everything=all)
     logger.info(
         "Cooldowns cleared",
         extra={"cleared": cleared, "type": type, "reference_id": str(reference_id or "")},

@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory import deadline
-from inventory.http import ERROR_RESPONSES, build_app
+from inventory.http import BODY_ERROR_RESPONSES, ERROR_RESPONSES, build_app
 from inventory.models.checks import CheckData, CooldownStats, NotificationCheckRequest
 from inventory.models.envelope import Envelope, ok
 from inventory.observability import logger, metrics
@@ -19,7 +19,7 @@ app = build_app()
 @app.post(
     "/api/inventory/notifications/check",
     summary="Check one package, the bottlenecks, or everything, and notify",
-    responses=ERROR_RESPONSES,
+    responses=BODY_ERROR_RESPONSES,
 )
 def post_notification_check(
     request: Annotated[NotificationCheckRequest | None, Body()] = None,

@@ -10,14 +10,18 @@ from __future__ import annotations
 import binascii
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from inventory.errors import (
@@ -45,6 +49,16 @@ ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
         (503, "A dependency (PostgreSQL, DynamoDB) is unavailable"),
         (500, "Unexpected failure; the details are in the log, never in the response"),
     )
+}
+
+
+# Routes that take a body also answer 415.
+BODY_ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
+    **ERROR_RESPONSES,
+    415: {
+        "description": "A request body sent as anything but application/json",
+        "content": {"application/json": {"model": ErrorEnvelope}},
+    },
 }
 
 
@@ -87,6 +101,17 @@ def _classify_validation(error: RequestValidationError) -> tuple[HTTPStatus, str
 def _on_validation(error: RequestValidationError) -> Response[str]:
     status, code, message = _classify_validation(error)
     return error_response(status, code, message)
+
+
+UNSUPPORTED_MEDIA_TYPE_MESSAGE = (
+    "The request body must be JSON sent with 'Content-Type: application/json'."
+)
+
+
+def _on_unsupported_media_type(_: Exception) -> Response[str]:
+    return error_response(
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE_MESSAGE
+    )
 
 
 def _on_undecodable_body(_: Exception) -> Response[str]:
@@ -137,6 +162,7 @@ def _on_unexpected(_: Exception) -> Response[str]:
 # Looked up by the exception's MRO, so the most specific entry wins whatever the order.
 _HANDLERS: list[tuple[type[Exception] | list[type[Exception]], Callable[[Any], Response[str]]]] = [
     (RequestValidationError, _on_validation),
+    (RequestUnsupportedContentType, _on_unsupported_media_type),
     ([UnicodeDecodeError, binascii.Error], _on_undecodable_body),
     (MalformedRequestError, _on_domain_error(HTTPStatus.BAD_REQUEST)),
     (NotFoundError, _on_domain_error(HTTPStatus.NOT_FOUND)),
@@ -149,6 +175,50 @@ _HANDLERS: list[tuple[type[Exception] | list[type[Exception]], Callable[[Any], R
 ]
 
 
+def parse_json_body(text: str) -> Any:
+    """A request body as JSON, its numbers with a fraction or exponent read as exact Decimals.
+
+    JSON that Python cannot hold (nested beyond the recursion limit, an integer beyond its digit
+    limit) is a malformed body like any other: JSONDecodeError, which validation answers with a
+    400, never a RecursionError that would be a 500.
+    """
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError:
+        raise
+    except (RecursionError, ValueError):
+        raise json.JSONDecodeError(
+            "nested too deeply, or a number too long to read", text, 0
+        ) from None
+
+
+def reject_unknown_query_parameters(event: Any, allowed: set[str]) -> None:
+    """MalformedRequestError (400) naming the query parameters a route does not take: on a
+    destructive route a misspelt filter must not widen what it does."""
+    unknown = sorted(set(event.query_string_parameters or {}) - allowed)
+    if unknown:
+        raise MalformedRequestError(
+            f"Unknown query parameter(s): {', '.join(unknown)}; "
+            f"this route takes {', '.join(sorted(allowed))}."
+        )
+
+
+def _is_json_media_type(content_type: str) -> bool:
+    """`application/json`, with or without parameters (`; charset=utf-8`)."""
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def _refuses_body_type(event: Mapping[str, Any]) -> bool:
+    """A body sent as anything but JSON. Without a Content-Type a body is read as JSON, as
+    Powertools does; form and multipart bodies are refused before Powertools parses them as
+    forms (this API has none)."""
+    if not event.get("body"):
+        return False
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "").strip()
+    return bool(content_type) and not _is_json_media_type(content_type)
+
+
 _ROUTE_SIGNATURE = inspect.signature(APIGatewayHttpResolver.route)
 
 
@@ -159,6 +229,17 @@ class _DocumentedResolver(APIGatewayHttpResolver):
     pass ERROR_RESPONSES, so the success status is added back without content, which
     Powertools then fills from the return annotation.
     """
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        if _refuses_body_type(event):
+            return {
+                "statusCode": HTTPStatus.UNSUPPORTED_MEDIA_TYPE.value,
+                "isBase64Encoded": False,
+                "headers": {"Content-Type": content_types.APPLICATION_JSON},
+                "cookies": [],
+                "body": _on_unsupported_media_type(Exception()).body,
+            }
+        return super().resolve(event, context)
 
     def route(self, *args: Any, **kwargs: Any) -> Any:
         # get()/post() pass everything positionally, so bind to find `responses`.
@@ -182,7 +263,7 @@ def _require_json_object_body(
     event = app.current_event
     if event.http_method in ("POST", "PUT", "PATCH") and event.body:
         try:
-            parsed = json.loads(event.decoded_body or "")
+            parsed = parse_json_body(event.decoded_body or "")
         except ValueError:
             return next_middleware(app)  # request validation answers it with a 400
         if not isinstance(parsed, dict):
@@ -201,6 +282,7 @@ def build_app(*, debug: bool | None = None) -> APIGatewayHttpResolver:
         debug=debug,
         enable_validation=True,
         response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
+        json_body_deserializer=parse_json_body,
     )
     for exceptions, handler in _HANDLERS:
         app.exception_handler(exceptions)(handler)

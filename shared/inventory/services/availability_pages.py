@@ -56,6 +56,11 @@ def decode_cursor(cursor: str) -> SortKey:
         name, package_id = json.loads(raw)
         if not isinstance(name, str):
             raise TypeError(name)
+        # No package name holds a NUL or a lone surrogate (PostgreSQL text cannot): such a
+        # cursor is not ours, and would fail inside the driver.
+        if "\x00" in name:
+            raise ValueError(name)
+        name.encode("utf-8")  # UnicodeEncodeError (a ValueError) for a lone surrogate
         return (name, UUID(package_id))
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, AttributeError):
         raise MalformedRequestError(

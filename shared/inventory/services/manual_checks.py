@@ -15,7 +15,7 @@ from inventory.data.availability_sql import fetch_problem_packages, fetch_produc
 from inventory.data.cooldowns import CooldownStore, get_cooldown_store
 from inventory.data.db import database
 from inventory.deadline import Deadline
-from inventory.errors import DependencyUnavailableError
+from inventory.errors import DependencyUnavailableError, MalformedRequestError
 from inventory.models.checks import (
     BottleneckCheck,
     CheckResult,
@@ -151,7 +151,17 @@ def clear_cooldowns(
     *,
     type: NotificationType | None = None,
     reference_id: UUID | None = None,
+    everything: bool = False,
     store: CooldownStore | None = None,
 ) -> int:
+    """Delete the entries of a type and/or a reference, or every entry when `everything` is
+    said explicitly (and alone); MalformedRequestError otherwise."""
+    filtered = type is not None or reference_id is not None
+    if everything and filtered:
+        raise MalformedRequestError("all=true clears every entry: give it without type or id.")
+    if not everything and not filtered:
+        raise MalformedRequestError(
+            "Give type and/or reference_id to clear some cooldowns, or all=true to clear all."
+        )
     chosen = store or get_cooldown_store()
     return chosen.clear(type=type.value if type else None, reference_id=reference_id)

@@ -389,9 +389,40 @@ def test_clearing_by_reference_and_clearing_all(
         "success": True,
         "data": {"cleared": 1, "type": None, "reference_id": str(TOWER.package_id)},
     }
-    everything = http_event("cooldowns_clear.json", query={})
+    everything = http_event("cooldowns_clear.json", query={"all": "true"})
     cleared = response_json(cooldowns_clear.lambda_handler(everything, lambda_context))
     assert cleared["data"]["cleared"] == 2
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},  # clearing everything must be said: ?all=true
+        {"referenceId": str(TOWER.package_id)},  # a typo of reference_id
+        {"reference_id": str(TOWER.package_id), "dry_run": "true"},
+        {"all": "true", "type": "package_unavailable"},
+    ],
+    ids=["nothing", "typo", "unknown-beside-known", "all-with-a-filter"],
+)
+def test_a_clear_that_does_not_say_what_it_clears_is_a_400_and_deletes_nothing(
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext, query: dict[str, str]
+) -> None:
+    _check({}, lambda_context)
+    before = response_json(
+        notifications_check.lambda_handler(
+            load_event("notifications_check_get.json"), lambda_context
+        )
+    )["data"]["total_entries"]
+    event = http_event("cooldowns_clear.json", query=query)
+    response = cooldowns_clear.lambda_handler(event, lambda_context)
+    assert response["statusCode"] == 400
+    assert response_json(response)["error"]["code"] == "bad_request"
+    after = response_json(
+        notifications_check.lambda_handler(
+            load_event("notifications_check_get.json"), lambda_context
+        )
+    )["data"]["total_entries"]
+    assert after == before == 3
 
 
 @pytest.mark.parametrize("query", [{"type": "package_sideways"}, {"reference_id": "not-a-uuid"}])
