@@ -212,7 +212,8 @@ def _refuses_body_type(event: Mapping[str, Any]) -> bool:
     """A body sent as anything but JSON. Without a Content-Type a body is read as JSON, as
     Powertools does; form and multipart bodies are refused before Powertools parses them as
     forms (this API has none)."""
-    if not event.get("body"):
+    method = (event.get("requestContext") or {}).get("http", {}).get("method", "")
+    if method not in ("POST", "PUT", "PATCH") or not event.get("body"):
         return False
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     content_type = headers.get("content-type", "").strip()

@@ -115,8 +115,10 @@ def build(
                 cursor.execute(_REBUILD, span)
                 products = cursor.rowcount
                 cursor.execute(_RECORD, {**span, "changes": state[0], "built_at": fenced_at})
-        except psycopg.errors.SerializationFailure:
-            # Another build (or a late write) changed the rows this one read.
+        except (psycopg.errors.SerializationFailure, psycopg.errors.UniqueViolation):
+            # Another build (or a late write) changed the rows this one read. A build that
+            # committed between this one's snapshot and its lock left rows this DELETE cannot
+            # see, so the INSERT meets them: the same race, told by another error.
             return BuildOutcome(False, "a concurrent write changed what the build read")
     return BuildOutcome(True, "built", products)
 
