@@ -108,10 +108,15 @@ UNSUPPORTED_MEDIA_TYPE_MESSAGE = (
 )
 
 
-def _on_unsupported_media_type(_: Exception) -> Response[str]:
+def _unsupported_media_type() -> Response[str]:
     return error_response(
         HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE_MESSAGE
     )
+
+
+def _on_unsupported_media_type(_: RequestUnsupportedContentType) -> Response[str]:
+    # Powertools' own refusal: an empty body under a Content-Type it does not parse.
+    return _unsupported_media_type()
 
 
 def _on_undecodable_body(_: Exception) -> Response[str]:
@@ -215,8 +220,8 @@ def _refuses_body_type(event: Mapping[str, Any]) -> bool:
     method = (event.get("requestContext") or {}).get("http", {}).get("method", "")
     if method not in ("POST", "PUT", "PATCH") or not event.get("body"):
         return False
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    content_type = headers.get("content-type", "").strip()
+    # HTTP API v2 events carry header names in lower case, as Powertools reads them.
+    content_type = str((event.get("headers") or {}).get("content-type", "")).strip()
     return bool(content_type) and not _is_json_media_type(content_type)
 
 
@@ -238,7 +243,7 @@ class _DocumentedResolver(APIGatewayHttpResolver):
                 "isBase64Encoded": False,
                 "headers": {"Content-Type": content_types.APPLICATION_JSON},
                 "cookies": [],
-                "body": _on_unsupported_media_type(Exception()).body,
+                "body": _unsupported_media_type().body,
             }
         return super().resolve(event, context)
 
@@ -264,7 +269,7 @@ def _require_json_object_body(
     event = app.current_event
     if event.http_method in ("POST", "PUT", "PATCH") and event.body:
         try:
-            parsed = parse_json_body(event.decoded_body or "")
+            parsed = event.json_body  # parsed once by validation and cached on the event
         except ValueError:
             return next_middleware(app)  # request validation answers it with a 400
         if not isinstance(parsed, dict):

@@ -35,9 +35,6 @@ from inventory.services.delivery import Delivery
 from inventory.services.monitor_reads import load_alertable
 from inventory.services.usage_upkeep import keep_usage_base
 
-# What a scheduled run reports for a configuration error; the details stay in the log.
-MISCONFIGURED = "the service is misconfigured (details in the log)"
-
 
 class EvaluationFailedError(DependencyUnavailableError):
     """The run could not read what it evaluates (the database did not answer)."""
@@ -76,11 +73,11 @@ def run(
             snapshot = load_alertable(settings, now)
         except ConfigurationError as error:
             logger.error("Monitor configuration error", extra={"reason": str(error)})
-            _record_failure(failed_result(now, started, f"evaluation failed: {MISCONFIGURED}"))
+            _record_failure(failed_result(now, started, _failure_reason(error)))
             raise
         except (InventoryError, psycopg.Error) as error:
             failure = EvaluationFailedError(describe_failure(error))
-            _record_failure(failed_result(now, started, str(failure)))
+            _record_failure(failed_result(now, started, _failure_reason(failure)))
             raise failure from error
         evaluation = evaluate(
             snapshot.problems.packages,
@@ -128,11 +125,16 @@ def run_monitor(
     started = time.perf_counter()
     try:
         return run(now, store=store, deadline=deadline)
-    except ConfigurationError:
-        reason = f"evaluation failed: {MISCONFIGURED}"
-    except EvaluationFailedError as failure:
-        reason = str(failure)
-    return failed_result(now, started, reason)
+    except (ConfigurationError, EvaluationFailedError) as error:
+        return failed_result(now, started, _failure_reason(error))
+
+
+def _failure_reason(error: ConfigurationError | EvaluationFailedError) -> str:
+    """The line a failed run reports in `errors`; a configuration error's details stay in the
+    log."""
+    if isinstance(error, ConfigurationError):
+        return "evaluation failed: the service is misconfigured (details in the log)"
+    return str(error)
 
 
 def failed_result(now: datetime, started: float, reason: str) -> MonitorResult:
