@@ -120,6 +120,10 @@ def _example_body(path: str) -> str:
     return "{}"
 
 
+# Routes that refuse to run without a query: the clear deletes everything only when told so.
+_EXAMPLE_QUERIES = {"/api/inventory/notifications/cooldowns": "?type=package_unavailable"}
+
+
 def example_commands(url: str, token: str, template: Template) -> list[str]:
     """A working curl line per route, with ids from the demo bar."""
     from devtools.demo_data import package_id, product_id
@@ -141,7 +145,7 @@ def example_commands(url: str, token: str, template: Template) -> list[str]:
             command += f" -X {method}"
         if path.startswith("/api/cron/"):
             command += f" -H 'Authorization: Bearer {token}'"
-        lines.append(f"  {command} {url}{concrete}")
+        lines.append(f"  {command} {url}{concrete}{_EXAMPLE_QUERIES.get(path, '')}")
     return lines
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -144,3 +145,18 @@ def test_make_invoke_rejects_an_unknown_function() -> None:
 
     assert completed.returncode == 2
     assert "PackagesAvailabilityFunction" in completed.stderr
+
+
+def test_every_curl_line_make_run_prints_succeeds(local_api: LocalApiServer) -> None:
+    # `make run` prints one working command per route; a route whose rules change (the
+    # cooldown clear needs a filter or ?all=true) must not leave a failing line behind.
+    from devtools.run import example_commands
+    from devtools.template import load_template
+
+    failing = []
+    for line in example_commands(local_api.url, CRON_TOKEN, load_template()):
+        command = [*shlex.split(line), "-o", "/dev/null", "-w", "%{http_code}"]
+        status = subprocess.run(command, capture_output=True, text=True, timeout=60).stdout
+        if not status.startswith("2"):
+            failing.append(f"{status}: {line.strip()}")
+    assert failing == []
