@@ -4,7 +4,8 @@ The one path from an alert the rules decided to a stored notification, for the m
 manual checks alike, so both share one cooldown. Steps: claim every alert's cooldown at once
 (the store claims concurrently); write title, message and data only for the claimed ones;
 insert them in one statement; when the insert fails, release the claims so that the next run
-sends them instead of the cooldown swallowing them.
+sends them instead of the cooldown swallowing them. Claims that failed unanswered are released
+too (their entry may exist).
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ def deliver(
     if not alerts:
         return []
     claims = _claim(store, [alert.key for alert in alerts], now, deadline)
+    # A claim that failed unanswered may have left an entry that would swallow the alert.
+    unanswered = [c for c in claims if c.outcome is ClaimOutcome.FAILED and c.token is not None]
+    if unanswered:
+        _release(store, unanswered)
     outcomes = [_unclaimed_outcome(claim) for claim in claims]
     claimed = [i for i, claim in enumerate(claims) if claim.outcome is ClaimOutcome.CLAIMED]
     if claimed:

@@ -36,7 +36,9 @@ class ClaimOutcome(StrEnum):
 class Claim:
     key: CooldownKey
     outcome: ClaimOutcome
-    token: str | None = None  # identifies our entry, so release deletes only what we wrote
+    # Identifies our entry, so release deletes only what we wrote; also on a FAILED claim
+    # whose write may have landed unanswered.
+    token: str | None = None
     error: str | None = None
     expires_at: int | None = None  # epoch seconds of the entry we wrote (CLAIMED only)
 
@@ -52,7 +54,8 @@ class CooldownStore(Protocol):
         ...
 
     def release(self, claims: Sequence[Claim]) -> None:
-        """Delete our own entries again (the notification could not be stored)."""
+        """Delete our own entries again: the notification could not be stored, or the claim
+        failed without an answer (its entry may exist)."""
         ...
 
     def stats(self, now: datetime) -> dict[str, int]:

@@ -29,6 +29,7 @@ from inventory.data.cooldowns.dynamodb_client import (
     describe_dynamodb_error,
     dynamodb_errors,
     is_conditional_check_failure,
+    may_have_landed,
     partition_key_of,
 )
 from inventory.deadline import Deadline
@@ -237,24 +238,37 @@ class DynamoCooldownStore:
                     "token": {"S": token},
                     TTL_ATTRIBUTE: {"N": str(expires_at)},
                 },
-                # An expired entry DynamoDB has not deleted yet must not block the claim.
-                ConditionExpression="attribute_not_exists(#pk) OR #expires_at <= :now",
-                ExpressionAttributeNames={"#pk": PARTITION_KEY, "#expires_at": TTL_ATTRIBUTE},
-                ExpressionAttributeValues={":now": {"N": str(math.floor(now_epoch))}},
+                # An expired entry DynamoDB has not deleted yet must not block the claim. Our
+                # own token passes too: botocore's retry after a lost answer meets our entry.
+                ConditionExpression=(
+                    "attribute_not_exists(#pk) OR #expires_at <= :now OR #token = :token"
+                ),
+                ExpressionAttributeNames={
+                    "#pk": PARTITION_KEY,
+                    "#expires_at": TTL_ATTRIBUTE,
+                    "#token": "token",
+                },
+                ExpressionAttributeValues={
+                    ":now": {"N": str(math.floor(now_epoch))},
+                    ":token": {"S": token},
+                },
             )
         except dynamodb_errors() as error:
             if is_conditional_check_failure(error):
                 return Claim(key, ClaimOutcome.SUPPRESSED)
-            return Claim(key, ClaimOutcome.FAILED, error=describe_dynamodb_error(error))
+            # Unanswered, the entry may exist: the token lets release delete it again.
+            ours = token if may_have_landed(error) else None
+            return Claim(key, ClaimOutcome.FAILED, token=ours, error=describe_dynamodb_error(error))
         return Claim(key, ClaimOutcome.CLAIMED, token=token, expires_at=expires_at)
 
     def release(self, claims: Sequence[Claim]) -> None:
         """Delete our entries, each only while it still holds our token; never raises.
 
-        A release that fails is logged: the entry then expires on its own (the alert waits
-        one window), which is better than failing the run that tried to clean up.
+        Claims that failed unanswered carry a token too: their entry may exist. A release
+        that fails is logged: the entry then expires on its own (the alert waits one window),
+        which is better than failing the run that tried to clean up.
         """
-        ours = [c for c in claims if c.outcome is ClaimOutcome.CLAIMED and c.token is not None]
+        ours = [c for c in claims if c.token is not None]
         if not ours:
             return
         try:

@@ -46,6 +46,17 @@ def is_conditional_check_failure(error: Exception) -> bool:
     )
 
 
+def may_have_landed(error: Exception) -> bool:
+    """Whether a write that raised may still have been done: the request reached DynamoDB but
+    its answer did not reach us (a read timeout, a closed connection, a 5xx)."""
+    from botocore.exceptions import ClientError, ConnectionError
+
+    if isinstance(error, ClientError):
+        return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)) >= 500
+    # ConnectionError: nothing was sent. ValueError: the client was never built.
+    return not isinstance(error, ConnectionError | ValueError)
+
+
 def dynamodb_errors() -> tuple[type[Exception], ...]:
     """What a call to DynamoDB raises when it is refused or unreachable."""
     from botocore.exceptions import BotoCoreError, ClientError
