@@ -33,6 +33,7 @@ from inventory.errors import (
     NotFoundError,
     UnauthorizedError,
 )
+from inventory.models import numbers
 from inventory.models.envelope import ErrorDetail, ErrorEnvelope
 from inventory.observability import logger
 
@@ -289,6 +290,7 @@ def build_app(*, debug: bool | None = None) -> APIGatewayHttpResolver:
         enable_validation=True,
         response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
         json_body_deserializer=parse_json_body,
+        serializer=numbers.dumps,
     )
     for exceptions, handler in _HANDLERS:
         app.exception_handler(exceptions)(handler)

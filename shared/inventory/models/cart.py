@@ -30,6 +30,9 @@ from inventory.rules.cart import (
 MAX_LINES = 200
 MAX_PACKAGE_QUANTITY = 10_000
 MAX_PRODUCT_QUANTITY = Decimal(1_000_000)
+# Exact to this many places: 200 lines of the largest amount sum to 24 digits, inside
+# Decimal's 28-digit context, so no sum the cart check makes is ever rounded.
+PRODUCT_DECIMAL_PLACES = 15
 
 
 def _json_number(value: Any) -> Any:
@@ -46,14 +49,20 @@ PackageCount = Annotated[
 ]
 ProductAmount = Annotated[
     Decimal,
-    Field(gt=0, le=MAX_PRODUCT_QUANTITY, allow_inf_nan=False),
+    Field(
+        gt=0,
+        le=MAX_PRODUCT_QUANTITY,
+        allow_inf_nan=False,
+        decimal_places=PRODUCT_DECIMAL_PLACES,
+    ),
     BeforeValidator(_json_number),
     WithJsonSchema(
         {
             "type": "number",
             "exclusiveMinimum": 0,
             "maximum": int(MAX_PRODUCT_QUANTITY),
-            "description": "Amount in the product's unit; decimals allowed.",
+            "description": "Amount in the product's unit, read exactly as written: up to "
+            f"{PRODUCT_DECIMAL_PLACES} decimal places (more is a 422, never rounded).",
         }
     ),
 ]

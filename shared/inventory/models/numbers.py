@@ -1,23 +1,60 @@
-"""Decimal quantities shown as JSON numbers.
+"""Decimal quantities shown as exact JSON numbers.
 
-Pydantic writes Decimal as a JSON string by default; a POS expects numbers. Integral values
-become JSON integers and the rest floats, which round-trip the short decimals stock and
-recipe quantities use (0.25, 38.5, 0.568).
+Pydantic writes Decimal as a JSON string, and a float would round what the engine computed
+exactly (a shortfall of 0.000000000000002 is not 2e-15 of float noise). So a Quantity is
+written as a JSON number with the decimal's own digits: whole values as integers; the rest is
+marked during serialization (a string starting with NUL, which no stored text can hold) and
+`exact_json` then turns each marked string into the bare number. Every JSON body that holds a
+Quantity goes through `exact_json` (the resolver's serializer and the cached bodies alike).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import PlainSerializer
+from pydantic import PlainSerializer, WithJsonSchema
+
+_MARK = "\x00"
+# How JSON writes a marked string: the NUL escaped, then the decimal's digits.
+_MARKED = re.compile(rb'"\\u0000(-?[0-9]+(?:\.[0-9]+)?(?:E[-+]?[0-9]+)?)"')
 
 
 def json_number(value: Decimal) -> int | float:
-    """The JSON number of a decimal: an integer when it is whole, else a float."""
+    """A decimal as a Python number for JSON kept beside the API (notification data)."""
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def _marked_number(value: Decimal) -> int | str:
+    if not value.is_finite():
+        raise ValueError(f"{value} is not a JSON number")
+    if value == value.to_integral_value():
+        return int(value)
+    return _MARK + format(value, "f")  # plain digits: 0.000000000000002, not 2E-15
+
+
+def exact_json(body: bytes) -> bytes:
+    """A JSON text with every marked Quantity written as the number it is."""
+    if b"\\u0000" not in body:
+        return body
+    return _MARKED.sub(rb"\1", body)
+
+
+def dumps(value: Any) -> str:
+    """The resolver's serializer: compact JSON, Quantities exact."""
+    from aws_lambda_powertools.shared.json_encoder import Encoder
+
+    # Powertools' own default serializer, with the marked Quantities then unquoted.
+    text = json.dumps(value, separators=(",", ":"), cls=Encoder)
+    if "\\u0000" not in text:
+        return text
+    return exact_json(text.encode()).decode()
+
+
 Quantity = Annotated[
-    Decimal, PlainSerializer(json_number, return_type=int | float, when_used="json")
+    Decimal,
+    PlainSerializer(_marked_number, return_type=Any, when_used="json"),
+    WithJsonSchema({"type": "number"}, mode="serialization"),
 ]

@@ -31,6 +31,7 @@ from pydantic import TypeAdapter
 from inventory.config import get_settings
 from inventory.data.catalog_version import read_catalog_version
 from inventory.models.availability import AvailabilityItem
+from inventory.models.numbers import exact_json
 from inventory.services import availability
 from inventory.services.availability_pages import Page, SortKey
 
@@ -152,7 +153,7 @@ def package_list(connection: psycopg.Connection[Any]) -> Cached[list[Availabilit
         version,
         get_settings().availability_cache_ttl_seconds,
         load=lambda: [AvailabilityItem.of(a) for a in availability.all_packages(connection)],
-        represent=_ITEM_LIST.dump_json,
+        represent=lambda items: exact_json(_ITEM_LIST.dump_json(items)),
     )
 
 
@@ -190,5 +191,5 @@ def one_package(connection: psycopg.Connection[Any], package_id: UUID) -> Cached
         version,
         get_settings().availability_cache_ttl_seconds,
         load=lambda: AvailabilityItem.of(availability.one_package(connection, package_id)),
-        represent=lambda item: item.model_dump_json().encode(),
+        represent=lambda item: exact_json(item.model_dump_json().encode()),
     )

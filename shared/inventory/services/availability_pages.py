@@ -27,6 +27,7 @@ from pydantic import TypeAdapter
 
 from inventory.errors import InvalidRequestError, MalformedRequestError
 from inventory.models.availability import AvailabilityItem
+from inventory.models.numbers import exact_json
 
 MAX_PAGE_SIZE = 5_000  # about 1.75 MB of JSON
 DEFAULT_PAGE_SIZE = 1_000  # when `after` comes without `limit`
@@ -79,7 +80,7 @@ class Page:
         if more and items:
             last = items[-1]
             following = encode_cursor((last.package_name, last.package_id))
-        return cls(_ITEMS.dump_json(list(items)), following)
+        return cls(exact_json(_ITEMS.dump_json(list(items))), following)
 
     @classmethod
     def from_list(
