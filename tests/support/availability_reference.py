@@ -60,7 +60,13 @@ def evaluate_package(spec: PackageSpec, threshold: Decimal) -> PackageAvailabili
         ),
         baseline=baseline,
         bottleneck=(
-            Bottleneck(first.product_id, first.product_name, first.current_stock, first.quantity)
+            Bottleneck(
+                first.product_id,
+                first.product_name,
+                first.current_stock,
+                first.quantity,
+                first.is_active,
+            )
             if first
             else None
         ),

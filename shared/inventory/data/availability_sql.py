@@ -44,6 +44,7 @@ WITH components AS (
            p.id AS product_id,
            p.name AS product_name,
            p.current_stock,
+           p.is_active AS product_active,
            pi.quantity,
            {exact_ratio} AS ratio,
            p.par_level::numeric(1000, 40) / pi.quantity AS par_ratio
@@ -65,7 +66,9 @@ WITH components AS (
            (array_agg(current_stock ORDER BY ratio, product_name COLLATE "C", product_id))[1]
                AS bottleneck_stock,
            (array_agg(quantity ORDER BY ratio, product_name COLLATE "C", product_id))[1]
-               AS bottleneck_quantity
+               AS bottleneck_quantity,
+           (array_agg(product_active ORDER BY ratio, product_name COLLATE "C", product_id))[1]
+               AS bottleneck_active
     FROM components
     GROUP BY package_id
 )
@@ -80,7 +83,8 @@ SELECT pk.id,
        coalesce(pp.ids[1:cardinality(array_positions(pp.ratios, pp.ratios[1]))], '{{}}'),
        pp.bottleneck_name,
        pp.bottleneck_stock,
-       pp.bottleneck_quantity
+       pp.bottleneck_quantity,
+       pp.bottleneck_active
 FROM packages pk
 LEFT JOIN per_package pp ON pp.package_id = pk.id
 WHERE {package_filter}
@@ -148,6 +152,7 @@ def _to_availability(row: Sequence[Any], threshold: Decimal) -> PackageAvailabil
         bottleneck_name,
         bottleneck_stock,
         bottleneck_quantity,
+        bottleneck_active,
     ) = row
     has_components = component_count > 0
     max_sellable = floor_non_negative(min_ratio_floor) if has_components else None
@@ -173,6 +178,7 @@ def _to_availability(row: Sequence[Any], threshold: Decimal) -> PackageAvailabil
                 product_name=bottleneck_name,
                 current_stock=bottleneck_stock,
                 quantity_per_package=bottleneck_quantity,
+                is_active=bottleneck_active,
             )
             if limiting
             else None
@@ -323,7 +329,9 @@ def _to_problem(row: Sequence[Any], products: Mapping[UUID, ProductFigures]) -> 
         max_sellable=sellable,
         status=Status.UNAVAILABLE if sellable == 0 else Status.LOW_STOCK,
         baseline=None if baseline is None else int(baseline),
-        bottleneck=Bottleneck(first.product_id, first.product_name, first.current_stock, quantity),
+        bottleneck=Bottleneck(
+            first.product_id, first.product_name, first.current_stock, quantity, first.is_active
+        ),
         limiting_product_ids=tuple(ids),
     )
 

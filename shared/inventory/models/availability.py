@@ -13,7 +13,14 @@ from inventory.rules.availability import PackageAvailability, Status
 class BottleneckOut(BaseModel):
     product_id: UUID
     product_name: str
-    current_stock: Quantity
+    is_active: bool = Field(
+        description="False: the product is switched off, so none of its "
+        "stock can be sold (usable_stock is 0)."
+    )
+    current_stock: Quantity = Field(description="Stock on record, inactive or not.")
+    usable_stock: Quantity = Field(
+        description="The stock max_sellable came from: current_stock, or 0 when inactive."
+    )
     quantity_per_package: Quantity
 
 
@@ -45,7 +52,9 @@ class AvailabilityItem(BaseModel):
                 BottleneckOut(
                     product_id=b.product_id,
                     product_name=b.product_name,
+                    is_active=b.is_active,
                     current_stock=b.current_stock,
+                    usable_stock=b.usable_stock,
                     quantity_per_package=b.quantity_per_package,
                 )
                 if b
@@ -60,7 +69,11 @@ class ProductOut(BaseModel):
     name: str
     sku: str | None
     unit: str
-    current_stock: Quantity
+    current_stock: Quantity = Field(description="Stock on record, inactive or not.")
+    usable_stock: Quantity = Field(
+        description="The stock its packages' max_sellable come from: current_stock, or 0 when "
+        "inactive."
+    )
     par_level: Quantity | None
     is_active: bool
 

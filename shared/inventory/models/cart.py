@@ -124,6 +124,10 @@ class ShortageOut(BaseModel):
     required: Quantity = Field(description="What the whole cart needs of this product.")
     available: Quantity = Field(description="Usable stock (0 when inactive or oversold).")
     shortfall: Quantity = Field(description="required - available.")
+    is_active: bool = Field(
+        description="False: the product is switched off, so none of its stock is available."
+    )
+    current_stock: Quantity = Field(description="Stock on record, inactive or not.")
 
     @classmethod
     def of(cls, shortage: Shortage) -> ShortageOut:
@@ -133,6 +137,8 @@ class ShortageOut(BaseModel):
             required=shortage.required,
             available=shortage.available,
             shortfall=shortage.shortfall,
+            is_active=shortage.is_active,
+            current_stock=shortage.current_stock,
         )
 
 

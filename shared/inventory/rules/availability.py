@@ -70,6 +70,12 @@ class Bottleneck:
     product_name: str
     current_stock: Decimal
     quantity_per_package: Decimal
+    is_active: bool = True
+
+    @property
+    def usable_stock(self) -> Decimal:
+        """The stock max_sellable came from: none for an inactive product."""
+        return usable_stock(self.current_stock, self.is_active)
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,9 @@ class Shortage:
     product_id: UUID
     product_name: str
     required: Decimal
-    available: Decimal
+    available: Decimal  # usable stock: none when inactive, never below 0
+    is_active: bool
+    current_stock: Decimal  # on record, inactive or not
 
     @property
     def shortfall(self) -> Decimal:
@@ -211,6 +213,8 @@ def check_cart(
                 product_name=stock[pid].product_name,
                 required=to_decimal(required),
                 available=to_decimal(stock[pid].usable),
+                is_active=stock[pid].is_active,
+                current_stock=stock[pid].current_stock,
             )
             for pid, required in total.items()
             if required > stock[pid].usable

@@ -18,7 +18,7 @@ from inventory.data.availability_sql import (
 )
 from inventory.errors import NotFoundError
 from inventory.models.availability import PackageImpact, PackageUsage, ProductOut
-from inventory.rules.availability import PackageAvailability
+from inventory.rules.availability import PackageAvailability, usable_stock
 
 
 def all_packages(connection: psycopg.Connection[Any]) -> list[PackageAvailability]:
@@ -66,7 +66,10 @@ def package_impact(connection: psycopg.Connection[Any], product_id: UUID) -> Pac
             get_settings().package_low_stock_threshold,
         )
     return PackageImpact(
-        product=ProductOut(**product),
+        product=ProductOut(
+            **product,
+            usable_stock=usable_stock(product["current_stock"], product["is_active"]),
+        ),
         packages=[
             PackageUsage(
                 package_id=item.package_id,

@@ -56,7 +56,9 @@ def test_list_returns_every_active_package_in_name_order(
         "bottleneck": {
             "product_id": str(CORONA.product_id),
             "product_name": "Corona",
+            "is_active": True,
             "current_stock": 23,
+            "usable_stock": 23,
             "quantity_per_package": 5,
         },
         "limiting_product_ids": [str(CORONA.product_id)],

@@ -57,6 +57,8 @@ def test_cart_short_on_a_shared_component_names_it_and_by_how_much(
             "required": 9.25,
             "available": 9,
             "shortfall": 0.25,
+            "is_active": True,
+            "current_stock": 9,
         }
     ]
     assert [(i["max_sellable"], i["status"]) for i in data["items"]] == [

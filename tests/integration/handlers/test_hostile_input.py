@@ -15,7 +15,7 @@ from devtools.demo_data import load_demo
 from functions.cart_validate import app as cart_validate
 from functions.notifications_check import app as notifications_check
 from functions.packages_availability import app as packages_availability
-from tests.support.cart_requests import LIMES, MOJITO, lines, validate
+from tests.support.cart_requests import MOJITO, lines, validate
 from tests.support.events import FakeLambdaContext, http_event, response_json
 
 BODY_ROUTES = [
@@ -114,16 +114,3 @@ def test_a_cursor_the_database_cannot_hold_is_a_400(
     )
     assert response["statusCode"] == 400
     assert _error(response)["code"] == "bad_request"
-
-
-def test_a_cart_quantity_is_read_as_the_exact_decimal_sent(
-    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext
-) -> None:
-    # Read as a float, 9.0000000000000001 was 9 and the cart passed against 9 in stock.
-    bar.execute("UPDATE products SET current_stock = 9 WHERE id = %s", (LIMES,))
-    body = '{"items": [{"product_id": "' + LIMES + '", "quantity": 9.0000000000000001}]}'
-    response = validate(lambda_context, body=body)
-    assert response["statusCode"] == 200
-    data = response_json(response)["data"]
-    assert data["valid"] is False
-    assert [s["product_id"] for s in data["shortages"]] == [LIMES]
