@@ -4,6 +4,10 @@ Each request is matched against template.yaml's HttpApi routes, turned into a pa
 event (routeKey, pathParameters, raw query, lower-case headers, cookies, base64 for binary
 bodies) and handed to the real `lambda_handler`; its statusCode, headers, cookies and body are
 what the client gets back.
+
+The HttpApi's CorsConfiguration is applied as API Gateway applies it (`devtools.cors`): the
+gateway answers a preflight itself, without invoking a function, and adds the configured CORS
+headers to the answers sent to an allowed origin.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ import json
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from devtools import cors
 from devtools.apigw import http_api_event
 from devtools.template import FunctionSpec, Template
 
@@ -110,10 +115,13 @@ class LocalApiServer(ThreadingHTTPServer):
         invoke: Invoke,
         *,
         quiet: bool = False,
+        parameters: Mapping[str, str] | None = None,
     ) -> None:
+        """`parameters` override template parameters' defaults (e.g. `CorsAllowedOrigins`)."""
         self.template = template
         self.invoke = invoke
         self.quiet = quiet
+        self.cors = template.cors_policy(parameters)
         self.requests_served = 0
         self._count_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -133,8 +141,11 @@ class LocalApiServer(ThreadingHTTPServer):
         try:
             spec, route, parameters = self.template.function_for(method, raw_path)
         except KeyError:
+            # No route takes this OPTIONS: with CORS configured, the gateway answers a preflight.
+            if self.cors is not None and cors.is_preflight(method, headers):
+                return 204, cors.preflight_headers(self.cors, headers), b""
             status, plain, content = _json_error(404, "route_not_found", "No such route.")
-            return status, list(plain.items()), content
+            return self._with_cors(headers, (status, list(plain.items()), content))
         event = build_event(route.path, method, raw_path, parts.query, parameters, headers, body)
         try:
             result = self.invoke(spec, event)
@@ -144,8 +155,16 @@ class LocalApiServer(ThreadingHTTPServer):
             status, plain, content = _json_error(
                 500, "internal_error", "The function raised an error."
             )
-            return status, list(plain.items()), content
-        return _response_parts(result)
+            return self._with_cors(headers, (status, list(plain.items()), content))
+        return self._with_cors(headers, _response_parts(result))
+
+    def _with_cors(
+        self, request: list[tuple[str, str]], answer: tuple[int, list[tuple[str, str]], bytes]
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        if self.cors is None:
+            return answer
+        status, headers, content = answer
+        return status, cors.response_headers(self.cors, request, headers), content
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -6,7 +6,8 @@ an empty database, runs the monitor once and prints what it found, then serves t
 127.0.0.1:$PORT (3000) through the real handlers and runs the monitor every
 $MONITOR_INTERVAL_SECONDS (600) as EventBridge would. Ctrl-C stops everything.
 
-DATABASE_URL and AWS_ENDPOINT_URL_DYNAMODB point it at real services instead.
+DATABASE_URL and AWS_ENDPOINT_URL_DYNAMODB point it at real services instead;
+CORS_ALLOWED_ORIGINS replaces the template's CorsAllowedOrigins (a POS dev server's origin).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -161,6 +163,14 @@ def _monitor_loop(
             _print(f"monitor run failed: {type(error).__name__}: {error}", out)
 
 
+def local_parameters(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """Template parameters `make run` takes from the environment instead of their defaults:
+    `CORS_ALLOWED_ORIGINS` (comma-separated) for `CorsAllowedOrigins`, e.g. a POS dev server's
+    origin."""
+    origins = environ.get("CORS_ALLOWED_ORIGINS")
+    return {"CorsAllowedOrigins": origins} if origins else {}
+
+
 def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
@@ -187,7 +197,9 @@ def main() -> int:
         if items is not None:
             _print(f"\nPackage availability ({len(items)} packages):\n", out)
             _print(availability_table(items), out)
-        server = LocalApiServer(("127.0.0.1", port), template, runtime.functions.invoke)
+        server = LocalApiServer(
+            ("127.0.0.1", port), template, runtime.functions.invoke, parameters=local_parameters()
+        )
         services.write_state()
         _print(f"\nHTTP API on {server.url} ({len(template.routes)} routes from template.yaml):")
         for line in example_commands(server.url, services.cron_secret, template):
@@ -195,6 +207,9 @@ def main() -> int:
         _print(f"\n  PostgreSQL: psql {services.database_url}", out)
         _print(f"  Cron token (kept in .local/cron_token): {services.cron_secret}", out)
         _print(f"  Function logs: {FUNCTION_LOG.relative_to(LOCAL_DIR.parent)}", out)
+        if server.cors is not None:
+            origins = ", ".join(server.cors.allow_origins) or "none"
+            _print(f"  CORS origins (CORS_ALLOWED_ORIGINS): {origins}", out)
         if template.scheduled_functions:
             _print(f"  Monitor runs every {interval:g} s (MONITOR_INTERVAL_SECONDS).", out)
             threading.Thread(

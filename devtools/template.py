@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from devtools.cors import CorsPolicy
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
 
@@ -26,6 +28,7 @@ LOCAL_REGION = "us-east-1"
 LOCAL_ACCOUNT_ID = "123456789012"
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
+HTTP_API_TYPE = "AWS::Serverless::HttpApi"
 TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
 _PATH_PARAMETER = re.compile(r"\{([^}/]+?)(\+?)\}")
 
@@ -229,12 +232,85 @@ class Template:
         result = re.sub(r"\$\{([^}!]+)\}", replace, str(text))
         return None if missing else result
 
+    def cors_policy(self, parameters: Mapping[str, str] | None = None) -> CorsPolicy | None:
+        """The HTTP API's CorsConfiguration as values; None when the API has none.
+
+        The one AWS::Serverless::HttpApi's property (merged over Globals.HttpApi's, as SAM
+        merges maps), or Globals.HttpApi's for SAM's implicit API. SAM's forms: `true` (any
+        origin), an intrinsic (the origins) or the six properties. `parameters` override the
+        template parameters' defaults, as `sam deploy --parameter-overrides` would; a
+        CommaDelimitedList parameter is split on commas.
+        """
+        parameters = parameters or {}
+        apis = [
+            resource.get("Properties") or {}
+            for resource in (self.raw.get("Resources") or {}).values()
+            if resource.get("Type") == HTTP_API_TYPE
+        ]
+        if len(apis) > 1:
+            raise ValueError("the local API serves one HttpApi; template.yaml declares several")
+        shared = ((self.raw.get("Globals") or {}).get("HttpApi") or {}).get("CorsConfiguration")
+        config = apis[0].get("CorsConfiguration", shared) if apis else shared
+        if isinstance(config, dict) and isinstance(shared, dict) and config is not shared:
+            config = {**shared, **config}
+        if config is None or config is False:
+            return None
+        if config is True:
+            return CorsPolicy(allow_origins=("*",))
+        if _is_intrinsic(config):
+            return CorsPolicy(allow_origins=self._cors_list(config, parameters))
+        if not isinstance(config, dict):
+            raise ValueError(
+                f"CorsConfiguration is neither true, an intrinsic nor a map: {config!r}"
+            )
+        max_age = config.get("MaxAge")
+        credentials = config.get("AllowCredentials")
+        return CorsPolicy(
+            allow_origins=self._cors_list(config.get("AllowOrigins"), parameters),
+            allow_methods=tuple(
+                method.upper() for method in self._cors_list(config.get("AllowMethods"), parameters)
+            ),
+            allow_headers=self._cors_list(config.get("AllowHeaders"), parameters),
+            expose_headers=self._cors_list(config.get("ExposeHeaders"), parameters),
+            max_age=None if max_age is None else int(self._cors_value(max_age, parameters)),
+            allow_credentials=credentials is not None
+            and self._cors_value(credentials, parameters).lower() == "true",
+        )
+
+    def _cors_value(self, value: Any, parameters: Mapping[str, str]) -> str:
+        if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
+            return parameters[value["Ref"]]
+        resolved = self.resolve(value)
+        if resolved is None:
+            raise ValueError(f"CorsConfiguration value {value!r} has no local meaning")
+        return resolved
+
+    def _cors_list(self, value: Any, parameters: Mapping[str, str]) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, list):
+            return tuple(self._cors_value(item, parameters) for item in value)
+        text = self._cors_value(value, parameters)
+        name = value.get("Ref") if isinstance(value, dict) else None
+        parameter = (self.raw.get("Parameters") or {}).get(name) if name else None
+        kind = str(parameter.get("Type", "")) if isinstance(parameter, dict) else ""
+        if kind == "CommaDelimitedList" or kind.startswith("List<"):
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+        return (text,)
+
     def local_environment(self, spec: FunctionSpec, resources: Mapping[str, str]) -> dict[str, str]:
         """The function's environment with every value that has a local meaning."""
         resolved = {
             name: self.resolve(value, resources) for name, value in spec.environment.items()
         }
         return {name: value for name, value in resolved.items() if value is not None}
+
+
+def _is_intrinsic(value: Any) -> bool:
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    (key,) = value
+    return key == "Ref" or str(key).startswith("Fn::")
 
 
 def _merged_environment(
