@@ -9,12 +9,13 @@ COVERAGE_ARGS ?= --cov --cov-report=term:skip-covered
 export SAM_CLI_TELEMETRY := 0
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: help install check lint format typecheck test test-fast run migrate invoke bench validate build coldstart clean openapi
+.PHONY: help install check lint format typecheck test test-fast test-postgres15 run migrate invoke bench validate build coldstart clean openapi
 
 help:
 	@echo "make run      - the whole system locally (embedded PostgreSQL, moto DynamoDB, HTTP API)"
 	@echo "make test     - install everything and run lint, types, the template check and all tests (with coverage)"
 	@echo "make test-fast - the tests without slow, perf and built ones"
+	@echo "make test-postgres15 - the tests that use PostgreSQL, on PostgreSQL 15 (Debian's package)"
 	@echo "make migrate  - apply migrations to \$$DATABASE_URL"
 	@echo "make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json - one local invocation"
 	@echo "make bench    - the benchmark (figures, not pass/fail)"
@@ -56,6 +57,22 @@ test: check
 # run `sam build`); no coverage floor, as a subset would not reach it.
 test-fast: install
 	$(BIN)/pytest $(PYTEST_ARGS) -m "not slow and not built and not perf"
+
+# The tests that use PostgreSQL again, on the oldest supported major: Debian's postgresql-15,
+# installed by apt-get when missing (as root). The tests start and stop their throwaway server
+# from its binaries as they do the embedded one's. Not the unit tests (no database) nor the
+# built ones (`sam build`, then the same SQL); so no coverage floor.
+PG15_BIN := /usr/lib/postgresql/15/bin
+
+test-postgres15: install
+	@test -x $(PG15_BIN)/postgres || { \
+	  test "$$(id -u)" -eq 0 || { echo "Install PostgreSQL 15: apt-get install postgresql-15 (as root)" >&2; exit 1; }; \
+	  echo "Installing Debian's postgresql-15..."; \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql-15; } \
+	    > $(VENV)/postgresql-15.log 2>&1 || { cat $(VENV)/postgresql-15.log; exit 1; }; }
+	$(PG15_BIN)/postgres --version
+	env -u DATABASE_URL INVENTORY_POSTGRES_BIN=$(PG15_BIN) \
+	  $(BIN)/pytest $(PYTEST_ARGS) -m "not built" tests/integration tests/performance tests/contract
 
 run: install
 	$(BIN)/python -m devtools.run

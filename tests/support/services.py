@@ -5,7 +5,8 @@ the single process) whose test asks for a database, under a lock in the run's di
 the controller creates and removes; the others wait on the lock and read the URL it left there.
 The first one also migrates a template database; each worker clones it into a database of its
 own, so workers never see each other's rows. DATABASE_URL set by the user names the server to
-use instead of starting one. The controller stops the server (if any) at the end of the run.
+use instead of starting one; INVENTORY_POSTGRES_BIN, another installation's binaries to start
+it from (devtools.local_postgres). The controller stops the server (if any) at the end of the run.
 
 DynamoDB: moto's server over HTTP on 127.0.0.1, one per worker, started on first use.
 """
