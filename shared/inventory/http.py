@@ -10,7 +10,7 @@ from __future__ import annotations
 import binascii
 import inspect
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from http import HTTPStatus
 from typing import Any
@@ -27,6 +27,8 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from inventory.errors import (
     ConfigurationError,
     DependencyUnavailableError,
+    ErrorCode,
+    FieldProblem,
     InvalidRequestError,
     InventoryError,
     MalformedRequestError,
@@ -34,8 +36,9 @@ from inventory.errors import (
     UnauthorizedError,
 )
 from inventory.models import numbers
-from inventory.models.envelope import ErrorDetail, ErrorEnvelope
+from inventory.models.envelope import ErrorDetail, ErrorEnvelope, FieldError
 from inventory.observability import logger
+from inventory.request_problems import refusal
 
 # Documented on every route so the OpenAPI document describes the error shape.
 ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
@@ -64,44 +67,48 @@ BODY_ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
 
 
 def error_response(
-    status: HTTPStatus, code: str, message: str, headers: dict[str, str] | None = None
+    status: HTTPStatus,
+    code: ErrorCode,
+    message: str,
+    headers: dict[str, str] | None = None,
+    details: Sequence[FieldProblem] = (),
 ) -> Response[str]:
-    body = ErrorEnvelope(error=ErrorDetail(code=code, message=message)).model_dump_json()
+    detail = ErrorDetail(code=code, message=message, details=[FieldError.of(d) for d in details])
     return Response(
         status_code=status.value,
         content_type=content_types.APPLICATION_JSON,
-        body=body,
+        body=ErrorEnvelope(error=detail).model_dump_json(),
         headers=headers,
     )
 
 
-def _classify_validation(error: RequestValidationError) -> tuple[HTTPStatus, str, str]:
-    """400 for what cannot be parsed (ids, query, JSON); 422 for a body the schema rejects."""
-    problems = []
-    malformed = False
-    for item in error.errors():
-        location = [str(part) for part in item.get("loc", ())]
-        where = location[0] if location else "request"
-        field = ".".join(location[1:]) or where
-        if where in ("path", "query", "header", "cookie") or item.get("type") in (
-            "json_invalid",
-            "unsupported_content_type",
-        ):
-            malformed = True
-        message = item.get("msg", "is invalid")
-        if location == ["body"] and item.get("type") == "missing":
-            malformed = True  # no body at all: nothing to validate
-            message = "The request needs a JSON body."
-        problems.append(f"{field}: {message}" if where != "body" or field != "body" else message)
-    text = "; ".join(problems) or "The request is invalid."
-    if malformed:
-        return HTTPStatus.BAD_REQUEST, "bad_request", text
-    return HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", text
+def _on_validation(
+    app: APIGatewayHttpResolver,
+) -> Callable[[RequestValidationError], Response[str]]:
+    def handle(error: RequestValidationError) -> Response[str]:
+        document = _parsed_body(app)
+        if app.current_event.body and document is not None and not isinstance(document, dict):
+            # Powertools validated a one-element list as its element: the shape is wrong first.
+            return _on_domain_error(HTTPStatus.BAD_REQUEST)(_not_an_object())
+        answer = refusal(error.errors(), document)
+        return error_response(answer.status, answer.code, answer.message, details=answer.details)
+
+    return handle
 
 
-def _on_validation(error: RequestValidationError) -> Response[str]:
-    status, code, message = _classify_validation(error)
-    return error_response(status, code, message)
+def _not_an_object() -> MalformedRequestError:
+    return MalformedRequestError(
+        "The request body must be a JSON object.",
+        details=[FieldProblem("body", "", "not a JSON object")],
+    )
+
+
+def _parsed_body(app: APIGatewayHttpResolver) -> Any:
+    """The body as JSON, to name refused fields by; None when it is none or not JSON."""
+    try:
+        return app.current_event.json_body if app.current_event.body else None
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        return None
 
 
 UNSUPPORTED_MEDIA_TYPE_MESSAGE = (
@@ -111,7 +118,9 @@ UNSUPPORTED_MEDIA_TYPE_MESSAGE = (
 
 def _unsupported_media_type() -> Response[str]:
     return error_response(
-        HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE_MESSAGE
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        UNSUPPORTED_MEDIA_TYPE_MESSAGE,
     )
 
 
@@ -122,13 +131,15 @@ def _on_unsupported_media_type(_: RequestUnsupportedContentType) -> Response[str
 
 def _on_undecodable_body(_: Exception) -> Response[str]:
     return error_response(
-        HTTPStatus.BAD_REQUEST, "bad_request", "The request body is not valid UTF-8 text."
+        HTTPStatus.BAD_REQUEST,
+        ErrorCode.MALFORMED_REQUEST,
+        "The request body is not valid UTF-8 text.",
     )
 
 
 def _on_domain_error(status: HTTPStatus) -> Callable[[InventoryError], Response[str]]:
     def handle(error: InventoryError) -> Response[str]:
-        return error_response(status, error.code, str(error))
+        return error_response(status, error.code, str(error), details=error.details)
 
     return handle
 
@@ -154,20 +165,19 @@ def _on_configuration(error: ConfigurationError) -> Response[str]:
 
 
 def _on_route_not_found(_: RouteNotFoundError) -> Response[str]:
-    return error_response(HTTPStatus.NOT_FOUND, "route_not_found", "No such route.")
+    return error_response(HTTPStatus.NOT_FOUND, ErrorCode.ROUTE_NOT_FOUND, "No such route.")
 
 
 def _on_unexpected(_: Exception) -> Response[str]:
     # The traceback goes to the log (with the request id); the caller gets a plain message.
     logger.exception("Unhandled error")
     return error_response(
-        HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "An unexpected error occurred."
+        HTTPStatus.INTERNAL_SERVER_ERROR, ErrorCode.INTERNAL_ERROR, "An unexpected error occurred."
     )
 
 
 # Looked up by the exception's MRO, so the most specific entry wins whatever the order.
 _HANDLERS: list[tuple[type[Exception] | list[type[Exception]], Callable[[Any], Response[str]]]] = [
-    (RequestValidationError, _on_validation),
     (RequestUnsupportedContentType, _on_unsupported_media_type),
     ([UnicodeDecodeError, binascii.Error], _on_undecodable_body),
     (MalformedRequestError, _on_domain_error(HTTPStatus.BAD_REQUEST)),
@@ -204,8 +214,8 @@ def reject_unknown_query_parameters(event: Any, allowed: set[str]) -> None:
     unknown = sorted(set(event.query_string_parameters or {}) - allowed)
     if unknown:
         raise MalformedRequestError(
-            f"Unknown query parameter(s): {', '.join(unknown)}; "
-            f"this route takes {', '.join(sorted(allowed))}."
+            f"Unknown query parameter(s); this route takes {', '.join(sorted(allowed))}.",
+            details=[FieldProblem("query", name, "unknown parameter") for name in unknown],
         )
 
 
@@ -274,7 +284,7 @@ def _require_json_object_body(
         except ValueError:
             return next_middleware(app)  # request validation answers it with a 400
         if not isinstance(parsed, dict):
-            raise InvalidRequestError("The request body must be a JSON object.")
+            raise _not_an_object()
     return next_middleware(app)
 
 
@@ -292,6 +302,7 @@ def build_app(*, debug: bool | None = None) -> APIGatewayHttpResolver:
         json_body_deserializer=parse_json_body,
         serializer=numbers.dumps,
     )
+    app.exception_handler(RequestValidationError)(_on_validation(app))
     for exceptions, handler in _HANDLERS:
         app.exception_handler(exceptions)(handler)
     app.use(middlewares=[_require_json_object_body])

@@ -80,3 +80,8 @@ def response_json(response: dict[str, Any]) -> Any:
     if response.get("isBase64Encoded"):
         body = base64.b64decode(body).decode()
     return json.loads(body)
+
+
+def refused_fields(error: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (location, field) pairs an error envelope's details name, in order."""
+    return [(detail["in"], detail["field"]) for detail in error["details"]]

@@ -15,6 +15,7 @@ from pydantic import (
     Tag,
     WithJsonSchema,
 )
+from pydantic_core import PydanticCustomError
 
 from inventory.models.numbers import Quantity
 from inventory.rules.cart import (
@@ -38,7 +39,7 @@ PRODUCT_DECIMAL_PLACES = 15
 def _json_number(value: Any) -> Any:
     # Lax validation would read "2" or true as numbers; the contract says a JSON number.
     if isinstance(value, bool | str | bytes):
-        raise ValueError("must be a JSON number")
+        raise PydanticCustomError("number_type", "Input should be a JSON number")
     return value
 
 

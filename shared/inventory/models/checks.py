@@ -28,11 +28,17 @@ class NotificationCheckRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    package_id: UUID | None = Field(default=None, description="Check this package only.")
-    check_bottlenecks: StrictBool | None = Field(
-        default=None, description="Alone (without check_all), run only the bottleneck check."
+    package_id: UUID | None = Field(
+        default=None, description="Check this package only (alone: no other field with it)."
     )
-    check_all: StrictBool | None = Field(default=None, description="Run every check (default).")
+    check_bottlenecks: StrictBool | None = Field(
+        default=None, description="true without check_all: run only the bottleneck check."
+    )
+    check_all: StrictBool | None = Field(
+        default=None,
+        description="Run every check (what an empty body does). A body whose flags are all "
+        "false asks for no check: 422.",
+    )
 
 
 class PackageCheck(BaseModel):

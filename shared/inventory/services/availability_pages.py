@@ -25,7 +25,7 @@ from uuid import UUID
 
 from pydantic import TypeAdapter
 
-from inventory.errors import InvalidRequestError, MalformedRequestError
+from inventory.errors import ErrorCode, FieldProblem, InvalidRequestError, MalformedRequestError
 from inventory.models.availability import AvailabilityItem
 from inventory.models.numbers import exact_json
 
@@ -42,7 +42,7 @@ SortKey = tuple[str, UUID]
 class ResponseTooLargeError(InvalidRequestError):
     """The whole list does not fit one response: the client must page (422)."""
 
-    code = "response_too_large"
+    code = ErrorCode.RESPONSE_TOO_LARGE
 
 
 def encode_cursor(key: SortKey) -> str:
@@ -65,7 +65,8 @@ def decode_cursor(cursor: str) -> SortKey:
         return (name, UUID(package_id))
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, AttributeError):
         raise MalformedRequestError(
-            "Query parameter 'after' is not a cursor from a previous page's Link header."
+            "Query parameter 'after' is not a cursor from a previous page's Link header.",
+            details=[FieldProblem("query", "after", "not a cursor from a Link header")],
         ) from None
 
 

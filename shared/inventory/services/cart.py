@@ -9,15 +9,23 @@ import psycopg
 
 from inventory.data import catalog
 from inventory.data.stock import fetch_stock
-from inventory.errors import InvalidRequestError
+from inventory.errors import ErrorCode, FieldProblem, InvalidRequestError
 from inventory.models.cart import CartRequest, CartValidation
-from inventory.rules.cart import PackageLine, ProductLine, check_cart
+from inventory.rules.cart import CartLine, PackageLine, ProductLine, check_cart
 
 
 class UnknownCartItemsError(InvalidRequestError):
     """The cart names packages or products that do not exist (422: the body is at fault)."""
 
-    code = "unknown_items"
+    code = ErrorCode.UNKNOWN_ITEMS
+
+
+def _id_key(line: CartLine) -> str:
+    return "package_id" if isinstance(line, PackageLine) else "product_id"
+
+
+def _id_of(line: CartLine) -> UUID:
+    return line.package_id if isinstance(line, PackageLine) else line.product_id
 
 
 def _unique(ids: list[UUID]) -> list[UUID]:
@@ -38,9 +46,16 @@ def validate_cart(connection: psycopg.Connection[Any], request: CartRequest) -> 
         else {}
     )
     products = fetch_stock(connection, product_ids) if product_ids else {}
-    unknown = [f"package_id {i}" for i in package_ids if i not in packages] + [
-        f"product_id {i}" for i in product_ids if i not in products
+    unknown = [
+        (index, line)
+        for index, line in enumerate(lines)
+        if _id_of(line) not in (packages if isinstance(line, PackageLine) else products)
     ]
     if unknown:
-        raise UnknownCartItemsError("Unknown items: " + ", ".join(unknown) + ".")
+        problems = [
+            FieldProblem("body", f"/items/{index}/{_id_key(line)}", "no such id")
+            for index, line in unknown
+        ]
+        names = dict.fromkeys(f"{_id_key(line)} {_id_of(line)}" for _, line in unknown)
+        raise UnknownCartItemsError("Unknown items: " + ", ".join(names) + ".", details=problems)
     return CartValidation.of(check_cart(lines, packages, products))

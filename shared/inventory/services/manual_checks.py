@@ -15,7 +15,12 @@ from inventory.data.availability_sql import fetch_problem_packages, fetch_produc
 from inventory.data.cooldowns import CooldownStore, get_cooldown_store
 from inventory.data.db import database
 from inventory.deadline import Deadline
-from inventory.errors import DependencyUnavailableError, MalformedRequestError
+from inventory.errors import (
+    DependencyUnavailableError,
+    FieldProblem,
+    InvalidRequestError,
+    MalformedRequestError,
+)
 from inventory.models.checks import (
     BottleneckCheck,
     CheckResult,
@@ -126,15 +131,32 @@ def run_check(
     store: CooldownStore | None = None,
     deadline: Deadline | None = None,
 ) -> PackageCheck | BottleneckCheck | FullCheck:
-    """package_id wins; check_bottlenecks alone means the bottleneck check; else everything.
+    """package_id alone: that package; check_bottlenecks alone: the bottleneck check; else
+    everything. A combination that would drop a check is refused (InvalidRequestError).
 
     Claims of the bottleneck and full checks stop at `deadline` (one package's single claim
     needs none)."""
+    _refuse_contradictions(request)
     if request.package_id is not None:
         return PackageCheck(result=check_package(request.package_id, store=store))
     if request.check_bottlenecks and not request.check_all:
         return BottleneckCheck(results=check_bottlenecks(store=store, deadline=deadline))
     return full_check(store=store, deadline=deadline)
+
+
+def _refuse_contradictions(request: NotificationCheckRequest) -> None:
+    flags = {"check_bottlenecks": request.check_bottlenecks, "check_all": request.check_all}
+    given = [name for name, value in flags.items() if value is not None]
+    if request.package_id is not None and given:
+        raise InvalidRequestError(
+            "package_id checks that one package: give it alone.",
+            details=[FieldProblem("body", f"/{name}", "not with package_id") for name in given],
+        )
+    if request.package_id is None and given and not any(flags.values()):
+        raise InvalidRequestError(
+            "This asks for no check: omit the flags for the full check, or set one to true.",
+            details=[FieldProblem("body", f"/{name}", "false selects no check") for name in given],
+        )
 
 
 def cooldown_stats(

@@ -13,7 +13,13 @@ from functions.package_availability import app as package_availability
 from functions.package_impact import app as package_impact
 from functions.packages_availability import app as packages_availability
 from tests.support.catalog import component, insert_catalog, package
-from tests.support.events import FakeLambdaContext, http_event, load_event, response_json
+from tests.support.events import (
+    FakeLambdaContext,
+    http_event,
+    load_event,
+    refused_fields,
+    response_json,
+)
 
 CORONA = component("Corona", 5, 23, par=120)
 ICE = component("Ice", "0.5", 100, par=80)
@@ -110,7 +116,11 @@ def test_unknown_package_is_404(bar: Any, lambda_context: FakeLambdaContext) -> 
     assert response["statusCode"] == 404
     assert _body(response) == {
         "success": False,
-        "error": {"code": "not_found", "message": f"Package {missing} does not exist."},
+        "error": {
+            "code": "not_found",
+            "message": f"Package {missing} does not exist.",
+            "details": [],
+        },
     }
 
 
@@ -122,9 +132,9 @@ def test_malformed_package_id_is_400_with_a_clear_message(
     response = package_availability.lambda_handler(event, lambda_context)
     assert response["statusCode"] == 400
     error = _body(response)["error"]
-    assert error["code"] == "bad_request"
-    assert "packageId" in error["message"]
-    assert "UUID" in error["message"]
+    assert error["code"] == "malformed_request"
+    assert refused_fields(error) == [("path", "packageId")]
+    assert "UUID" in error["details"][0]["message"]
 
 
 def test_package_impact_lists_every_package_using_the_product(
@@ -166,7 +176,7 @@ def test_malformed_product_id_is_400(db: Any, lambda_context: FakeLambdaContext)
     event = http_event("package_impact.json", path_parameters={"productId": "abc"})
     response = package_impact.lambda_handler(event, lambda_context)
     assert response["statusCode"] == 400
-    assert "productId" in _body(response)["error"]["message"]
+    assert refused_fields(_body(response)["error"]) == [("path", "productId")]
 
 
 def test_database_down_is_503_without_internals(

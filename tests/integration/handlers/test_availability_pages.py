@@ -19,7 +19,7 @@ from functions.packages_availability import app as packages_availability
 from inventory.services import availability_pages
 from inventory.services.availability_cache import availability_cache
 from tests.support.catalog import component, insert_catalog, package
-from tests.support.events import FakeLambdaContext, http_event, response_json
+from tests.support.events import FakeLambdaContext, http_event, refused_fields, response_json
 
 _NEXT = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
 
@@ -148,23 +148,25 @@ def test_a_list_too_large_for_one_response_asks_the_client_to_page(
 
 
 @pytest.mark.parametrize(
-    ("query", "mentions"),
+    ("query", "status"),
     [
-        ({"limit": "0"}, "limit"),
-        ({"limit": "5001"}, "limit"),
-        ({"limit": "many"}, "limit"),
-        ({"after": "not-a-cursor!"}, "after"),
-        ({"after": "W10"}, "after"),  # base64 of "[]": valid JSON, not a cursor
-        ({"after": "x" * 3000}, "after"),
+        ({"limit": "0"}, 422),  # a number, out of range
+        ({"limit": "5001"}, 422),
+        ({"limit": "many"}, 400),  # not a number at all
+        ({"after": "not-a-cursor!"}, 400),
+        ({"after": "W10"}, 400),  # base64 of "[]": valid JSON, not a cursor
+        ({"after": "x" * 3000}, 422),  # longer than any cursor may be
     ],
 )
-def test_bad_paging_parameters_are_400_naming_the_parameter(
-    bar: Any, lambda_context: FakeLambdaContext, query: dict[str, str], mentions: str
+def test_bad_paging_parameters_are_refused_naming_the_parameter(
+    bar: Any, lambda_context: FakeLambdaContext, query: dict[str, str], status: int
 ) -> None:
     response = get(lambda_context, **query)
 
-    assert response["statusCode"] == 400
-    assert mentions in response_json(response)["error"]["message"]
+    assert response["statusCode"] == status
+    error = response_json(response)["error"]
+    assert error["code"] == ("malformed_request" if status == 400 else "validation_error")
+    assert refused_fields(error) == [("query", *query)]
 
 
 def root_locale_collation(db: psycopg.Connection[Any]) -> str:

@@ -13,7 +13,7 @@ import pytest
 from devtools.demo_data import load_demo, product_id
 from functions.cart_validate import app as cart_validate
 from tests.support.cart_requests import CUBA_LIBRE, LIMES, MOJITO, lines, validate
-from tests.support.events import FakeLambdaContext, load_event, response_json
+from tests.support.events import FakeLambdaContext, load_event, refused_fields, response_json
 
 
 @pytest.fixture
@@ -111,6 +111,10 @@ def test_unknown_ids_are_422_naming_each(bar: Any, lambda_context: FakeLambdaCon
     assert error["code"] == "unknown_items"
     assert str(ghost_package) in error["message"]
     assert str(ghost_product) in error["message"]
+    assert refused_fields(error) == [
+        ("body", "/items/1/package_id"),
+        ("body", "/items/2/product_id"),
+    ]
 
 
 def test_malformed_json_is_400(bar: Any, lambda_context: FakeLambdaContext) -> None:
@@ -118,7 +122,7 @@ def test_malformed_json_is_400(bar: Any, lambda_context: FakeLambdaContext) -> N
     assert response["statusCode"] == 400
     body = response_json(response)
     assert body["success"] is False
-    assert body["error"]["code"] == "bad_request"
+    assert body["error"]["code"] == "malformed_request"
 
 
 def test_missing_body_is_400(bar: Any, lambda_context: FakeLambdaContext) -> None:
@@ -134,49 +138,63 @@ def test_body_that_is_not_a_json_object_is_rejected(
     bar: Any, lambda_context: FakeLambdaContext, body: str
 ) -> None:
     response = validate(lambda_context, body)
-    assert response["statusCode"] in (400, 422)
-    assert response_json(response)["success"] is False
+    assert response["statusCode"] == 400
+    assert response_json(response)["error"]["code"] == "malformed_request"
 
 
-def test_valid_cart_wrapped_in_a_list_is_422(bar: Any, lambda_context: FakeLambdaContext) -> None:
+def test_valid_cart_wrapped_in_a_list_is_400(bar: Any, lambda_context: FakeLambdaContext) -> None:
     # Powertools unwraps one-element lists while validating; the API still wants an object.
     body = json.dumps([lines(("package_id", MOJITO, 1))])
     response = validate(lambda_context, body)
-    assert response["statusCode"] == 422
+    assert response["statusCode"] == 400
     assert response_json(response)["error"]["message"] == "The request body must be a JSON object."
 
 
 def test_non_utf8_base64_body_is_400(bar: Any, lambda_context: FakeLambdaContext) -> None:
     response = validate(lambda_context, raw_body=b"\xff\xfe{\x00")
     assert response["statusCode"] == 400
-    assert response_json(response)["error"]["code"] == "bad_request"
+    assert response_json(response)["error"]["code"] == "malformed_request"
+
+
+MALFORMED, INVALID = 400, 422
 
 
 @pytest.mark.parametrize(
-    ("body", "mentions"),
+    ("body", "status", "field", "mentions"),
     [
-        ({}, "items"),
-        ({"items": []}, "items"),
-        (lines(("package_id", MOJITO, 0)), "greater than 0"),
-        (lines(("package_id", MOJITO, 2.5)), "integer"),
-        (lines(("package_id", MOJITO, "2")), "JSON number"),
-        (lines(("product_id", LIMES, -1)), "greater than 0"),
-        (lines(("product_id", LIMES, True)), "JSON number"),
-        ({"items": [{"quantity": 1}]}, "exactly one of package_id or product_id"),
-        ({"items": [{"package_id": MOJITO, "product_id": LIMES, "quantity": 1}]}, "product_id"),
-        (lines(("package_id", "not-a-uuid", 1)), "UUID"),
-        ({"items": [{"package_id": MOJITO, "quantity": 1}] * 201}, "items"),
-        ({"items": [{"package_id": MOJITO, "quantity": 1}], "coupon": "x"}, "coupon"),
+        ({}, MALFORMED, "/items", "required"),
+        ({"items": []}, INVALID, "/items", "at least 1"),
+        (lines(("package_id", MOJITO, 0)), INVALID, "/items/0/quantity", "greater than 0"),
+        (lines(("package_id", MOJITO, 2.5)), INVALID, "/items/0/quantity", "integer"),
+        (lines(("package_id", MOJITO, "2")), MALFORMED, "/items/0/quantity", "JSON number"),
+        (lines(("product_id", LIMES, -1)), INVALID, "/items/0/quantity", "greater than 0"),
+        (lines(("product_id", LIMES, True)), MALFORMED, "/items/0/quantity", "JSON number"),
+        ({"items": [{"quantity": 1}]}, MALFORMED, "/items/0", "exactly one of package_id"),
+        (
+            {"items": [{"package_id": MOJITO, "product_id": LIMES, "quantity": 1}]},
+            MALFORMED,
+            "/items/0/product_id",
+            "not permitted",
+        ),
+        (lines(("package_id", "not-a-uuid", 1)), MALFORMED, "/items/0/package_id", "UUID"),
+        ({"items": [{"package_id": MOJITO, "quantity": 1}] * 201}, INVALID, "/items", "at most"),
+        (
+            {"items": [{"package_id": MOJITO, "quantity": 1}], "coupon": "x"},
+            MALFORMED,
+            "/coupon",
+            "not permitted",
+        ),
     ],
 )
-def test_schema_violations_are_422_with_a_message(
-    bar: Any, lambda_context: FakeLambdaContext, body: Any, mentions: str
+def test_schema_violations_name_the_field(
+    bar: Any, lambda_context: FakeLambdaContext, body: Any, status: int, field: str, mentions: str
 ) -> None:
     response = validate(lambda_context, body)
-    assert response["statusCode"] == 422
+    assert response["statusCode"] == status
     error = response_json(response)["error"]
-    assert error["code"] == "validation_error"
-    assert mentions in error["message"]
+    assert error["code"] == ("malformed_request" if status == MALFORMED else "validation_error")
+    assert refused_fields(error) == [("body", field)]
+    assert mentions in error["details"][0]["message"]
 
 
 def test_quantities_come_back_as_json_numbers(bar: Any, lambda_context: FakeLambdaContext) -> None:

@@ -51,7 +51,7 @@ def test_json_python_cannot_hold_is_a_400(
 ) -> None:
     response = _send(module, event_file, lambda_context, body=body)
     assert response["statusCode"] == 400
-    assert _error(response)["code"] == "bad_request"
+    assert _error(response)["code"] == "malformed_request"
 
 
 @pytest.mark.parametrize(("module", "event_file"), BODY_ROUTES)
@@ -113,4 +113,4 @@ def test_a_cursor_the_database_cannot_hold_is_a_400(
         http_event("packages_availability.json", query={"after": _cursor(raw)}), lambda_context
     )
     assert response["statusCode"] == 400
-    assert _error(response)["code"] == "bad_request"
+    assert _error(response)["code"] == "malformed_request"

@@ -44,7 +44,7 @@ def test_malformed_path_parameter_is_a_400_envelope(local_api: LocalApiServer) -
 
     assert status == 400
     assert body["success"] is False
-    assert body["error"]["code"] == "bad_request"
+    assert body["error"]["code"] == "malformed_request"
 
 
 def test_unknown_route_is_a_404_envelope(local_api: LocalApiServer) -> None:

@@ -16,7 +16,13 @@ from functions.notifications_check import app as notifications_check
 from inventory.data.cooldowns import get_cooldown_store
 from tests.support import services
 from tests.support.catalog import component, insert_catalog, package
-from tests.support.events import FakeLambdaContext, http_event, load_event, response_json
+from tests.support.events import (
+    FakeLambdaContext,
+    http_event,
+    load_event,
+    refused_fields,
+    response_json,
+)
 from tests.support.sales import notification_keys
 
 TOKEN = "local-dev-cron-token"  # the placeholder in events/cron_inventory_monitor.json
@@ -312,23 +318,33 @@ def test_bottlenecks_with_check_all_run_everything(
     [
         ('{"check_all": tru', 400),
         ("[1, 2", 400),
-        ({"check_all": "yes"}, 422),
-        ({"check_bottlenecks": 1}, 422),
-        ({"package_id": "not-a-uuid"}, 422),
-        ({"package_id": 42}, 422),
-        ({"chek_all": True}, 422),
-        ([], 422),
-        ([None], 422),
-        ([{"check_all": True}], 422),
-        ("7", 422),
+        ({"check_all": "yes"}, 400),  # the wrong type: the shape is wrong
+        ({"check_bottlenecks": 1}, 400),
+        ({"package_id": "not-a-uuid"}, 400),
+        ({"package_id": 42}, 400),
+        ({"chek_all": True}, 400),
+        ([], 400),
+        ([None], 400),
+        ([{"check_all": True}], 400),
+        ("7", 400),
+        ("null", 400),  # was 400 here and 422 on the cart
+        # The right shape, values that ask for no check or drop one: 422, nothing runs.
+        ({"check_all": False}, 422),  # ran a full check
+        ({"check_bottlenecks": False}, 422),
+        ({"check_all": False, "check_bottlenecks": False}, 422),
+        ({"package_id": str(uuid.uuid4()), "check_bottlenecks": True}, 422),  # dropped a check
+        ({"package_id": str(uuid.uuid4()), "check_all": True}, 422),
     ],
 )
 def test_post_check_rejects_malformed_or_invalid_bodies(
-    db: psycopg.Connection[Any], body: Any, status: int, lambda_context: FakeLambdaContext
+    bar: psycopg.Connection[Any], body: Any, status: int, lambda_context: FakeLambdaContext
 ) -> None:
     response = _check(body, lambda_context)
     assert response["statusCode"] == status
-    assert response_json(response)["success"] is False
+    error = response_json(response)["error"]
+    assert error["code"] == ("malformed_request" if status == 400 else "validation_error")
+    assert error["details"]  # the refused field(s), or the body as a whole
+    assert bar.execute("SELECT count(*) FROM notifications").fetchone() == (0,)
 
 
 def test_get_check_counts_live_cooldowns_by_type(
@@ -416,7 +432,7 @@ def test_a_clear_that_does_not_say_what_it_clears_is_a_400_and_deletes_nothing(
     event = http_event("cooldowns_clear.json", query=query)
     response = cooldowns_clear.lambda_handler(event, lambda_context)
     assert response["statusCode"] == 400
-    assert response_json(response)["error"]["code"] == "bad_request"
+    assert response_json(response)["error"]["code"] == "malformed_request"
     after = response_json(
         notifications_check.lambda_handler(
             load_event("notifications_check_get.json"), lambda_context
@@ -425,12 +441,17 @@ def test_a_clear_that_does_not_say_what_it_clears_is_a_400_and_deletes_nothing(
     assert after == before == 3
 
 
-@pytest.mark.parametrize("query", [{"type": "package_sideways"}, {"reference_id": "not-a-uuid"}])
-def test_clearing_with_a_bad_parameter_is_a_400(
-    cooldown_table: str, query: dict[str, str], lambda_context: FakeLambdaContext
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [({"type": "package_sideways"}, 422), ({"reference_id": "not-a-uuid"}, 400)],
+)
+def test_clearing_with_a_bad_parameter_is_refused_naming_it(
+    cooldown_table: str, query: dict[str, str], status: int, lambda_context: FakeLambdaContext
 ) -> None:
     event = http_event("cooldowns_clear.json", query=query)
-    assert cooldowns_clear.lambda_handler(event, lambda_context)["statusCode"] == 400
+    response = cooldowns_clear.lambda_handler(event, lambda_context)
+    assert response["statusCode"] == status
+    assert refused_fields(response_json(response)["error"]) == [("query", *query)]
 
 
 # --- GET /api/health ---------------------------------------------------------------------
@@ -502,6 +523,7 @@ def test_misconfigured_full_check_is_a_500_without_the_details(
     assert response_json(response)["error"] == {
         "code": "configuration_error",
         "message": "The service is misconfigured.",
+        "details": [],
     }
     assert "PACKAGE_LOW_STOCK_THRESHOLD" not in response["body"]
 
