@@ -102,7 +102,7 @@ def sort_key(item: AvailabilityItem) -> SortKey:
 # `whole_list_can_fit` refuses from a count, before anything is computed, a list that cannot
 # fit whatever its packages hold (a package is never smaller than the least item below);
 # `whole_list_fits` refuses from the bytes themselves a list between that bound and the real
-# size. A tighter count (say 350 bytes a package) would refuse lists that fit.
+# size. A count at a typical package size would refuse lists that fit.
 
 
 def least_list_bytes(package_count: int, name_bytes: int) -> int:
