@@ -49,7 +49,7 @@ from typing import Any
 
 import psycopg
 
-from devtools.bench_availability import measure_availability_handler
+from devtools.bench_availability import availability_spec, measure_availability_handler
 from devtools.bench_coldstarts import measure_cold_starts
 from devtools.bench_floor import measure_bare_sql, measure_bare_sql_with_usage
 from devtools.bench_mechanism_pairs import bench_mechanisms_at, render_mechanisms
@@ -127,6 +127,9 @@ def bench_size(
     monitor_process: dict[str, Any] = next(
         (figures for figures in cold_starts.values() if figures.get("scheduled")), {}
     )
+    availability_process: dict[str, Any] = cold_starts.get(
+        availability_spec(template).logical_id, {}
+    )
     return {
         **size_header(packages, rows, generation_ms),
         "package_status": _status_counts(services.database_url),
@@ -135,6 +138,8 @@ def bench_size(
         "monitor": monitor,
         "monitor_peak_rss_mb": monitor_process.get("peak_rss_mb"),
         "availability_handler": availability,
+        # Its fresh process's first call is the whole list (or the refusal) at this size.
+        "availability_peak_rss_mb": availability_process.get("peak_rss_mb"),
         "cold_starts": cold_starts,
     }
 

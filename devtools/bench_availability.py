@@ -1,5 +1,6 @@
 """The availability handler (functions/packages_availability, the real `lambda_handler` with
-events/packages_availability.json): the whole list and pages of it, first, warm and 304 calls."""
+events/packages_availability.json): the whole list and pages of it, first, warm and 304 calls,
+and each right after a stock change (nothing cached is current), with its SQL statements."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import psycopg
 
 from devtools.bench_measure import median, timed
 from devtools.bench_services import quiet_stdout
+from devtools.bench_statements import StatementCounter
 from devtools.template import ROOT, FunctionSpec, Template
 
 EVENTS_DIR = ROOT / "events"
@@ -24,7 +26,7 @@ def _header(headers: dict[str, Any], name: str) -> str | None:
     return None
 
 
-def _availability_spec(template: Template) -> FunctionSpec:
+def availability_spec(template: Template) -> FunctionSpec:
     for spec in template.functions.values():
         if spec.code_dir.name == AVAILABILITY_FUNCTION_DIR:
             return spec
@@ -38,10 +40,11 @@ def measure_availability_handler(
     template: Template, repeat: int, database_url: str
 ) -> dict[str, Any]:
     """The real handler with its committed event: the whole list (first, warm and 304 calls;
-    a 422 once it no longer fits one Lambda response), then pages of PAGE_SIZE (medians)."""
+    a 422 once it no longer fits one Lambda response), then pages of PAGE_SIZE (medians), then
+    the whole list again right after stock changes."""
     from devtools.lambda_runtime import LocalLambdaContext, load_function_module
 
-    spec = _availability_spec(template)
+    spec = availability_spec(template)
     handler = getattr(load_function_module(spec), spec.handler_function)
     event = json.loads((EVENTS_DIR / f"{AVAILABILITY_FUNCTION_DIR}.json").read_text())
 
@@ -67,9 +70,13 @@ def measure_availability_handler(
         "warm_call_ms": median([ms for ms, _ in pages]),
         "response_bytes": len(str(pages[-1][1].get("body") or "")),
         "every_page_ms": _every_page_ms(call, page_event),
-        "after_a_change_ms": _page_after_a_change_ms(call, page_event, database_url, repeat),
+        "after_a_change_ms": _after_a_change(call, page_event, database_url, repeat)["ms"],
         **_revalidation(call, page_event, pages[-1][1], repeat),
     }
+    # The whole list (or its refusal) when the cache holds nothing current, as after any sale:
+    # what an unpaged request costs on a busy catalogue. Last, so the pages above find the
+    # cache as the first calls left it.
+    figures["after_a_change"] = _after_a_change(call, event, database_url, repeat)
     return figures
 
 
@@ -102,26 +109,36 @@ def _with_query(event: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
     return changed
 
 
-def _page_after_a_change_ms(
+def _after_a_change(
     call: Callable[[dict[str, Any]], tuple[float, dict[str, Any]]],
     event: dict[str, Any],
     database_url: str,
     repeat: int,
-) -> float:
-    """The page right after a committed stock change (a POS selling while another pages):
-    nothing cached is current, so the page is read from PostgreSQL (median). The stock is
-    put back afterwards."""
+) -> dict[str, Any]:
+    """The request right after a committed stock change (a POS selling while another reads):
+    nothing cached is current, so the answer is read from PostgreSQL. Its median time, its
+    status and the statements the handler sent (the last run's). The stock is put back
+    afterwards."""
+    from inventory.data.db import get_connection
+
     bump = (
         "UPDATE products SET current_stock = current_stock + %s "
         "WHERE id = (SELECT id FROM products ORDER BY id LIMIT 1)"
     )
     runs = []
+    statements = StatementCounter()
     with psycopg.connect(database_url, autocommit=True) as connection:
         for _ in range(repeat):
             connection.execute(bump, (1,))
-            runs.append(call(event)[0])
+            statements = StatementCounter()
+            with statements.counting(get_connection()):
+                runs.append(call(event))
         connection.execute(bump, (-repeat,))
-    return median(runs)
+    return {
+        "ms": median([ms for ms, _ in runs]),
+        "status": runs[-1][1].get("statusCode"),
+        "statements": statements.count,
+    }
 
 
 def _every_page_ms(

@@ -120,6 +120,11 @@ def render_table(results: Sequence[dict[str, Any]]) -> str:
             ),
         ),
         line("availability warm call (ms)", lambda r: r["availability_handler"]["warm_call_ms"]),
+        line(
+            "whole list after a stock change: status, ms, SQL",
+            lambda r: _after_a_change_cell(r["availability_handler"].get("after_a_change")),
+        ),
+        line("availability function peak RSS (MB)", lambda r: r.get("availability_peak_rss_mb")),
         line("availability 304 call (ms)", lambda r: r["availability_handler"]["not_modified_ms"]),
         line(
             f"page of {PAGE_SIZE:,}: warm / 304 (ms)",
@@ -149,6 +154,12 @@ def render_table(results: Sequence[dict[str, Any]]) -> str:
         ]
         rendered.append("  ".join(cells))
     return "\n".join(rendered)
+
+
+def _after_a_change_cell(figures: dict[str, Any] | None) -> str:
+    if not figures:
+        return "-"
+    return f"{figures['status']}, {_cell(figures['ms'])}, {figures['statements']}"
 
 
 def _within_timeout_cell(figures: dict[str, Any]) -> str:

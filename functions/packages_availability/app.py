@@ -66,6 +66,8 @@ def list_package_availability(
     cursor = None if after is None else decode_cursor(after)
     with database() as connection:
         if limit is None and cursor is None:
+            # package_list refuses from a count what cannot fit whatever it holds; the list's
+            # own bytes decide the rest.
             answer = availability_cache.package_list(connection)
             whole_list_fits(answer.representation, len(answer.value))
             # The envelope's schema is documented in `responses`; the body is the cached JSON.

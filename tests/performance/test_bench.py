@@ -105,6 +105,10 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     assert monitor["ratio_to_paired_bare_sql"] > 0
     assert result["bare_sql_with_usage"]["median_ms"] > 0
     assert result["availability_handler"]["first_status"] == 200
+    after_a_change = result["availability_handler"]["after_a_change"]
+    assert after_a_change["status"] == 200
+    assert after_a_change["ms"] > 0
+    assert after_a_change["statements"] >= 1
     page = result["availability_handler"]["page"]
     assert (page["status"], page["not_modified_status"]) == (200, 304)
     assert page["every_page_ms"] > 0
@@ -112,6 +116,7 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     assert result["cold_starts"], "every template function is started"
     assert all("error" not in figures for figures in result["cold_starts"].values())
     assert result["monitor_peak_rss_mb"] > 0
+    assert result["availability_peak_rss_mb"] > 0
 
 
 @pytest.mark.slow

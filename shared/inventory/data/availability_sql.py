@@ -28,6 +28,7 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 
+from inventory.data.catalog_version import VERSION_QUERY, checked_version
 from inventory.data.rule_sql import with_rules
 from inventory.rules.alerts import ProductFigures
 from inventory.rules.availability import (
@@ -198,6 +199,45 @@ def fetch_availability(
     with connection.cursor(row_factory=psycopg.rows.tuple_row) as cursor:
         cursor.execute(query, package_filter.params)
         return [_to_availability(row, threshold) for row in cursor.fetchall()]
+
+
+# --- how large a list would be, before computing it ------------------------------------------
+
+_EXTENT_SQL: LiteralString = (
+    """
+SELECT ("""
+    + VERSION_QUERY
+    + """),
+       count(*),
+       coalesce(sum(octet_length(pk.name)), 0)
+FROM packages pk
+WHERE {package_filter}
+"""
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ListExtent:
+    """What the list of a filter's packages would hold, without computing it: how many
+    packages, and the UTF-8 bytes of their names. With the catalogue version, read in the
+    same statement (the same snapshot)."""
+
+    version: int
+    packages: int
+    name_bytes: int
+
+
+def measure_list(connection: psycopg.Connection[Any], package_filter: PackageFilter) -> ListExtent:
+    """The packages the filter selects, counted under the very clause the availability
+    statement uses, and the catalogue version: one round trip over the packages table alone
+    (no items, no products, no ratio)."""
+    query = sql.SQL(_EXTENT_SQL).format(package_filter=package_filter.clause)
+    with connection.cursor(row_factory=psycopg.rows.tuple_row) as cursor:
+        cursor.execute(query, package_filter.params)
+        row = cursor.fetchone()
+    assert row is not None  # an aggregate without GROUP BY always returns its row
+    version, packages, name_bytes = row
+    return ListExtent(checked_version(version), int(packages), int(name_bytes))
 
 
 # --- the monitor's view: problem packages only ----------------------------------------------

@@ -11,8 +11,10 @@ from inventory.config import get_settings
 from inventory.data import catalog
 from inventory.data.availability_sql import (
     ACTIVE_PACKAGES,
+    ListExtent,
     active_page,
     fetch_availability,
+    measure_list,
     package_by_id,
     packages_using_product,
 )
@@ -26,6 +28,12 @@ def all_packages(connection: psycopg.Connection[Any]) -> list[PackageAvailabilit
     return fetch_availability(
         connection, ACTIVE_PACKAGES, get_settings().package_low_stock_threshold
     )
+
+
+def all_packages_extent(connection: psycopg.Connection[Any]) -> ListExtent:
+    """How many packages `all_packages` would return (and their names' bytes), with the
+    catalogue version: one statement over the packages table, under the same filter."""
+    return measure_list(connection, ACTIVE_PACKAGES)
 
 
 def package_page(

@@ -33,7 +33,7 @@ from inventory.data.catalog_version import read_catalog_version
 from inventory.models.availability import AvailabilityItem
 from inventory.models.numbers import exact_json
 from inventory.services import availability
-from inventory.services.availability_pages import Page, SortKey
+from inventory.services.availability_pages import Page, SortKey, whole_list_can_fit
 
 T = TypeVar("T")
 
@@ -146,11 +146,18 @@ def _scope(connection: psycopg.Connection[Any]) -> tuple[tuple[str, int, str], D
 
 
 def package_list(connection: psycopg.Connection[Any]) -> Cached[list[AvailabilityItem]]:
-    """Every active package's availability, from the cache when nothing changed."""
-    version = read_catalog_version(connection)
+    """Every active package's availability, from the cache when nothing changed.
+
+    Its one statement when nothing changed reads the version and counts the packages: a list
+    too large for one response whatever it holds is refused (ResponseTooLargeError) from that
+    count, before anything is computed or cached. The caller checks the bytes of the rest
+    (availability_pages.whole_list_fits).
+    """
+    extent = availability.all_packages_extent(connection)
+    whole_list_can_fit(extent.packages, extent.name_bytes)
     return availability_cache().fetch(
         ("all", _scope(connection)),
-        version,
+        extent.version,
         get_settings().availability_cache_ttl_seconds,
         load=lambda: [AvailabilityItem.of(a) for a in availability.all_packages(connection)],
         represent=lambda items: exact_json(_ITEM_LIST.dump_json(items)),

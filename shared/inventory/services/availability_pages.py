@@ -21,6 +21,7 @@ import json
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from uuid import UUID
 
 from pydantic import TypeAdapter
@@ -28,6 +29,7 @@ from pydantic import TypeAdapter
 from inventory.errors import ErrorCode, FieldProblem, InvalidRequestError, MalformedRequestError
 from inventory.models.availability import AvailabilityItem
 from inventory.models.numbers import exact_json
+from inventory.rules.availability import Status
 
 MAX_PAGE_SIZE = 5_000  # about 1.75 MB of JSON
 DEFAULT_PAGE_SIZE = 1_000  # when `after` comes without `limit`
@@ -98,11 +100,53 @@ def sort_key(item: AvailabilityItem) -> SortKey:
     return (item.package_name, item.package_id)
 
 
+# Two checks, because the limit is on bytes and only the computed list knows its bytes:
+# `whole_list_can_fit` refuses from a count, before anything is computed, a list that cannot
+# fit whatever its packages hold (a package is never smaller than the least item below);
+# `whole_list_fits` refuses from the bytes themselves a list between that bound and the real
+# size. A count at a typical package size would refuse lists that fit.
+
+
+def least_list_bytes(package_count: int, name_bytes: int) -> int:
+    """A lower bound of the whole list's JSON from its package count and the UTF-8 bytes of
+    the package names: each item holds at least the least item's bytes plus its name (JSON
+    escaping never makes a name shorter than its UTF-8), and a comma or a bracket."""
+    return 1 + package_count * (_least_item_bytes() + 1) + name_bytes
+
+
+@cache
+def _least_item_bytes() -> int:
+    """The shortest item: an empty name, the shortest status, 0 for each number (shorter than
+    null), no bottleneck (null is shorter than any object) and no limiting product."""
+    least = AvailabilityItem(
+        package_id=UUID(int=0),
+        package_name="",
+        max_sellable=0,
+        status=min(Status, key=lambda status: len(status.value)),
+        baseline=0,
+        bottleneck=None,
+        limiting_product_ids=[],
+    )
+    return len(_ITEMS.dump_json([least])) - len(b"[]")
+
+
+def whole_list_can_fit(package_count: int, name_bytes: int) -> None:
+    """Raise ResponseTooLargeError when so many packages cannot be one response whatever they
+    hold: decided from their count before the list is computed."""
+    least = least_list_bytes(package_count, name_bytes)
+    if least > MAX_WHOLE_LIST_BYTES:
+        raise _too_large(package_count, f"at least {least:,}")
+
+
 def whole_list_fits(representation: bytes, package_count: int) -> None:
     """Raise ResponseTooLargeError when the whole list cannot be one response."""
     if len(representation) > MAX_WHOLE_LIST_BYTES:
-        raise ResponseTooLargeError(
-            f"The {package_count:,} active packages ({len(representation):,} bytes of JSON) do not "
-            "fit in one response. Page through them with ?limit= (up to "
-            f'{MAX_PAGE_SIZE:,}) and follow the Link header\'s rel="next".'
-        )
+        raise _too_large(package_count, f"{len(representation):,}")
+
+
+def _too_large(package_count: int, size: str) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
+        f"The {package_count:,} active packages ({size} bytes of JSON) do not "
+        "fit in one response. Page through them with ?limit= (up to "
+        f'{MAX_PAGE_SIZE:,}) and follow the Link header\'s rel="next".'
+    )

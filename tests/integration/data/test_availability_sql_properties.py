@@ -17,10 +17,17 @@ from inventory.data.availability_sql import (
     active_page,
     fetch_availability,
     fetch_problem_packages,
+    measure_list,
     package_by_id,
 )
+from inventory.models.availability import AvailabilityItem
 from inventory.rules.availability import PackageSpec
-from inventory.services.availability_pages import decode_cursor, encode_cursor
+from inventory.services.availability_pages import (
+    Page,
+    decode_cursor,
+    encode_cursor,
+    least_list_bytes,
+)
 from tests.support.catalog import insert_catalog
 from tests.support.oracle import assert_matches, expected_availability
 from tests.support.strategies import catalogs, thresholds
@@ -141,3 +148,23 @@ def test_pages_read_one_by_one_are_the_whole_list(
             last = rows[size - 1]
             after = decode_cursor(encode_cursor((last.package_name, last.package_id)))
         assert paged == whole
+
+
+@settings(max_examples=300)
+@given(catalog=catalogs(), threshold=thresholds)
+def test_the_count_measures_exactly_the_packages_of_the_list(
+    db: psycopg.Connection[Any], catalog: list[PackageSpec], threshold: Decimal
+) -> None:
+    # Inactive packages, packages without components: the count's filter is the list's own.
+    with db.transaction(force_rollback=True):
+        insert_catalog(db, catalog)
+        extent = measure_list(db, ACTIVE_PACKAGES)
+        whole = fetch_availability(db, ACTIVE_PACKAGES, threshold)
+        row = db.execute("SELECT version FROM catalog_version").fetchone()
+    body = Page.of([AvailabilityItem.of(a) for a in whole], more=False).body
+
+    assert row is not None
+    assert extent.version == row[0]
+    assert extent.packages == len(whole)
+    assert extent.name_bytes == sum(len(a.package_name.encode()) for a in whole)
+    assert least_list_bytes(extent.packages, extent.name_bytes) <= len(body)

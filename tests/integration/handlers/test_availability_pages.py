@@ -16,10 +16,12 @@ import pytest
 
 from devtools.demo_data import load_demo
 from functions.packages_availability import app as packages_availability
+from inventory.data.db import get_connection
 from inventory.services import availability_pages
-from inventory.services.availability_cache import availability_cache
+from inventory.services.availability_cache import availability_cache, package_list
 from tests.support.catalog import component, insert_catalog, package
 from tests.support.events import FakeLambdaContext, http_event, refused_fields, response_json
+from tests.support.statements import counting_statements
 
 _NEXT = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
 
@@ -145,6 +147,71 @@ def test_a_list_too_large_for_one_response_asks_the_client_to_page(
     assert "17 active packages" in error["message"]
     assert "?limit=" in error["message"]
     assert get(lambda_context, limit="5")["statusCode"] == 200
+
+
+def whole_list_bytes() -> int:
+    """The whole list's JSON as the service answers it (the body's `data`), nothing left
+    cached."""
+    availability_cache().clear()
+    size = len(package_list(get_connection()).representation)
+    availability_cache().clear()
+    return size
+
+
+def get_counted(context: FakeLambdaContext) -> tuple[dict[str, Any], int]:
+    """The unpaged list, nothing cached, and the statements the handler sent."""
+    availability_cache().clear()
+    with counting_statements(get_connection()) as counter:
+        response = get(context)
+    return response, counter.count
+
+
+def test_a_list_that_cannot_fit_is_refused_by_one_count_before_anything_is_computed(
+    bar: Any, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 17 packages cannot fit in 1,000 bytes whatever they hold: the count alone says so.
+    monkeypatch.setattr(availability_pages, "MAX_WHOLE_LIST_BYTES", 1_000)
+
+    response, statements = get_counted(lambda_context)
+
+    assert response["statusCode"] == 422
+    assert response_json(response)["success"] is False
+    error = response_json(response)["error"]
+    assert error["code"] == "response_too_large"
+    assert "17 active packages" in error["message"]
+    assert "?limit=" in error["message"]
+    assert statements == 1  # the count, with the catalogue version: no availability read
+    assert len(availability_cache()) == 0  # nothing computed, nothing kept
+
+
+def test_a_list_the_count_lets_through_is_still_refused_by_its_bytes(
+    bar: Any, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One byte short: the count cannot know (its bound is far below real items), the
+    # computed list's own size refuses it.
+    size = whole_list_bytes()
+    monkeypatch.setattr(availability_pages, "MAX_WHOLE_LIST_BYTES", size - 1)
+
+    response, statements = get_counted(lambda_context)
+
+    assert response["statusCode"] == 422
+    error = response_json(response)["error"]
+    assert error["code"] == "response_too_large"
+    assert f"17 active packages ({size:,} bytes of JSON)" in error["message"]
+    assert "?limit=" in error["message"]
+    assert statements == 2  # the count, then the list
+
+
+def test_a_list_that_fits_to_the_byte_is_answered_whole(
+    bar: Any, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(availability_pages, "MAX_WHOLE_LIST_BYTES", whole_list_bytes())
+
+    response, statements = get_counted(lambda_context)
+
+    assert response["statusCode"] == 200
+    assert len(response_json(response)["data"]) == 17
+    assert statements == 2  # the count (with the version), then the list
 
 
 @pytest.mark.parametrize(
