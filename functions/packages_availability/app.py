@@ -40,7 +40,7 @@ Limit = Annotated[
         le=MAX_PAGE_SIZE,
         description=(
             "Page size. Without it (and without `after`) the whole list is returned while it "
-            "fits one response (about 11,000 packages); larger catalogues must page."
+            "fits one response (about 10,000 packages); larger catalogues must page."
         ),
     ),
 ]

@@ -113,3 +113,79 @@ def test_generated_requests_get_no_server_error_and_conform_to_the_document(
     print(f"{log.requests} requests;", {k: round(v, 1) for k, v in log.seconds.items()})
     assert not log.failures, log.report()
     assert log.requests >= MIN_REQUESTS, f"only {log.requests} requests were generated"
+
+
+# --- hostile input: what a generator does not write, sent through the same checks -----------
+
+_CART = "/api/pos/cart/validate"
+_CHECK = "/api/inventory/notifications/check"
+_LIST = "/api/packages/availability"
+_JSON = "application/json"
+_LINE = '{"items": [{"product_id": "00000000-0000-0000-0000-000000000001", "quantity": %s}]}'
+HOSTILE_BODIES: list[tuple[bytes, dict[str, str]]] = [
+    *[
+        (text.encode(), {"Content-Type": _JSON})
+        for text in (
+            "[" * 1_000 + "]" * 1_000,  # nested deeper than Python recurses
+            '{"items": ' + "[" * 5_000 + "]" * 5_000 + "}",
+            "9" * 5_001,  # beyond Python's digit limit for int()
+            *[
+                _LINE % number
+                for number in (
+                    "9" * 5_001,
+                    "1e400",
+                    "1e-400",
+                    "-0.0",
+                    "1E+2",
+                    "0.1e1",
+                    "9.0000000000000001",
+                    "9.000000000000002",
+                    "1.5E-7",
+                    "0." + "0" * 400 + "1",
+                )
+            ],
+            '{"check_all": NaN}',
+            "\ufeff{}",
+            "null",
+        )
+    ],
+    (b'{"items": []}', {"Content-Type": "text/plain"}),  # what a browser's fetch sends
+    (b'{"items": []}', {"Content-Type": "application/vnd.api+json"}),
+    (b"items=1&check_all=true", {"Content-Type": "application/x-www-form-urlencoded"}),
+    (
+        b'--x\r\nContent-Disposition: form-data; name="check_all"\r\n\r\ntrue\r\n--x--\r\n',
+        {"Content-Type": "multipart/form-data; boundary=x"},
+    ),
+    (b"\xff\xfe{}", {"Content-Type": _JSON}),
+]
+HOSTILE_CURSORS = [
+    "\x00",
+    "AA==",  # base64 of a NUL byte
+    "WyJcdTAwMDAiLCJ4Il0",  # base64 of ["\u0000","x"]
+    "WyJcdWQ4MDAiLCIwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDAiXQ",  # a lone surrogate
+    "%00",
+    "====",
+    "\ud800".encode("utf-8", "surrogatepass").decode("latin-1"),
+    "x" * 2_048,
+]
+
+
+@pytest.mark.slow
+def test_hostile_input_gets_a_documented_4xx_never_a_5xx(local_api: LocalApiServer) -> None:
+    schema = schemathesis.openapi.from_path(OPENAPI_PATH)
+    checks = [check for check in CHECKS if check is not negative_data_rejection]
+    cases = [
+        schema[path]["POST"].Case(body=body, headers=headers, media_type=headers["Content-Type"])
+        for path in (_CART, _CHECK)
+        for body, headers in HOSTILE_BODIES
+    ] + [schema[_LIST]["GET"].Case(query={"after": cursor}) for cursor in HOSTILE_CURSORS]
+    refused: list[str] = []
+    for case in cases:
+        response = case.call(base_url=local_api.url, timeout=30)
+        try:
+            case.validate_response(response, checks=checks)
+        except (FailureGroup, AssertionError) as failure:
+            refused.append(f"{case.as_curl_command()}\n    {str(failure).splitlines()[0]}")
+        if not 200 <= response.status_code < 500:
+            refused.append(f"{case.as_curl_command()}\n    answered {response.status_code}")
+    assert refused == []
