@@ -23,6 +23,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.shared.json_encoder import Encoder
 
 from inventory.errors import (
     ConfigurationError,
@@ -35,8 +36,8 @@ from inventory.errors import (
     NotFoundError,
     UnauthorizedError,
 )
-from inventory.models import numbers
 from inventory.models.envelope import ErrorDetail, ErrorEnvelope, FieldError
+from inventory.models.numbers import exact_json
 from inventory.observability import logger
 from inventory.request_problems import refusal
 
@@ -288,6 +289,12 @@ def _require_json_object_body(
     return next_middleware(app)
 
 
+def _serialize(value: Any) -> str:
+    """The resolver's serializer: Powertools' own (compact JSON), Quantities written exact."""
+    text = json.dumps(value, separators=(",", ":"), cls=Encoder)
+    return exact_json(text.encode()).decode() if "\\u0000" in text else text
+
+
 def build_app(*, debug: bool | None = None) -> APIGatewayHttpResolver:
     """An HTTP API resolver with request/response validation and the shared error mapping.
 
@@ -300,7 +307,7 @@ def build_app(*, debug: bool | None = None) -> APIGatewayHttpResolver:
         enable_validation=True,
         response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
         json_body_deserializer=parse_json_body,
-        serializer=numbers.dumps,
+        serializer=_serialize,
     )
     app.exception_handler(RequestValidationError)(_on_validation(app))
     for exceptions, handler in _HANDLERS:

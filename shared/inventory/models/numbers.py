@@ -5,12 +5,11 @@ exactly (a shortfall of 0.000000000000002 is not 2e-15 of float noise). So a Qua
 written as a JSON number with the decimal's own digits: whole values as integers; the rest is
 marked during serialization (a string starting with NUL, which no stored text can hold) and
 `exact_json` then turns each marked string into the bare number. Every JSON body that holds a
-Quantity goes through `exact_json` (the resolver's serializer and the cached bodies alike).
+Quantity goes through `exact_json` (http.py's serializer and the cached bodies alike).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal
 from typing import Annotated, Any
@@ -40,17 +39,6 @@ def exact_json(body: bytes) -> bytes:
     if b"\\u0000" not in body:
         return body
     return _MARKED.sub(rb"\1", body)
-
-
-def dumps(value: Any) -> str:
-    """The resolver's serializer: compact JSON, Quantities exact."""
-    from aws_lambda_powertools.shared.json_encoder import Encoder
-
-    # Powertools' own default serializer, with the marked Quantities then unquoted.
-    text = json.dumps(value, separators=(",", ":"), cls=Encoder)
-    if "\\u0000" not in text:
-        return text
-    return exact_json(text.encode()).decode()
 
 
 Quantity = Annotated[
