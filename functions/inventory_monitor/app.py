@@ -12,8 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory import cron_auth, deadline
 from inventory.http import ERROR_RESPONSES, build_app
-from inventory.models.envelope import Envelope, ErrorEnvelope, ok
-from inventory.models.monitor_result import MonitorResult
+from inventory.models.envelope import ErrorEnvelope
+from inventory.models.responses import MonitorResultEnvelope
 from inventory.observability import logger, metrics
 from inventory.services import monitor
 
@@ -41,12 +41,14 @@ _RESPONSES: dict[int, OpenAPIResponse] = {
     ),
     responses=_RESPONSES,
 )
-def run_from_cron() -> Envelope[MonitorResult]:
+def run_from_cron() -> MonitorResultEnvelope:
     # Read from the event, not declared as parameters: Powertools logs a route's arguments
     # at DEBUG, and the token must never reach a log line.
     event = app.current_event
     cron_auth.authorize(event.headers.get("authorization"), event.get_query_string_value("token"))
-    return ok(monitor.run(deadline=deadline.for_invocation(app.lambda_context)))
+    return MonitorResultEnvelope(
+        data=monitor.run(deadline=deadline.for_invocation(app.lambda_context))
+    )
 
 
 def _is_http_event(event: dict[str, Any]) -> bool:

@@ -8,8 +8,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory import deadline
 from inventory.http import BODY_ERROR_RESPONSES, ERROR_RESPONSES, build_app
-from inventory.models.checks import CheckData, CooldownStats, NotificationCheckRequest
-from inventory.models.envelope import Envelope, ok
+from inventory.models.checks import NotificationCheckRequest
+from inventory.models.responses import CooldownStatsEnvelope, NotificationCheckEnvelope
 from inventory.observability import logger, metrics
 from inventory.services import manual_checks
 
@@ -23,9 +23,9 @@ app = build_app()
 )
 def post_notification_check(
     request: Annotated[NotificationCheckRequest | None, Body()] = None,
-) -> Envelope[CheckData]:
-    return ok(
-        manual_checks.run_check(
+) -> NotificationCheckEnvelope:
+    return NotificationCheckEnvelope(
+        data=manual_checks.run_check(
             request or NotificationCheckRequest(),
             deadline=deadline.for_invocation(app.lambda_context),
         )
@@ -37,8 +37,8 @@ def post_notification_check(
     summary="Live notification cooldowns by type",
     responses=ERROR_RESPONSES,
 )
-def get_cooldown_stats() -> Envelope[CooldownStats]:
-    return ok(manual_checks.cooldown_stats())
+def get_cooldown_stats() -> CooldownStatsEnvelope:
+    return CooldownStatsEnvelope(data=manual_checks.cooldown_stats())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -35,6 +35,7 @@ from inventory.errors import (
 )
 from inventory.models import numbers
 from inventory.models.envelope import ErrorDetail, ErrorEnvelope
+from inventory.models.gateway import GatewayThrottled
 from inventory.observability import logger
 
 # Documented on every route so the OpenAPI document describes the error shape.
@@ -50,6 +51,18 @@ ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
         (503, "A dependency (PostgreSQL, DynamoDB) is unavailable"),
         (500, "Unexpected failure; the details are in the log, never in the response"),
     )
+}
+# A 503 says when to try again (_on_dependency_down); a 429 is API Gateway's own throttling
+# answer, sent before any handler runs.
+ERROR_RESPONSES[503]["headers"] = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer"},
+    }
+}
+ERROR_RESPONSES[429] = {
+    "description": "Throttled by API Gateway (the route's rate or burst limit); retry later",
+    "content": {"application/json": {"model": GatewayThrottled}},
 }
 
 

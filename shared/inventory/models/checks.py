@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from inventory.models.monitor_result import MonitorSummary
+from inventory.models.monitor_result import MonitorSummary, Timestamp
 from inventory.rules.alert_types import NotificationType
 
 
@@ -48,7 +48,7 @@ class BottleneckCheck(BaseModel):
 class FullCheck(BaseModel):
     type: Literal["full_check"] = "full_check"
     summary: MonitorSummary
-    timestamp: str
+    timestamp: Timestamp = Field(description="Start of the run, ISO-8601 UTC with milliseconds.")
     duration_ms: int
 
 

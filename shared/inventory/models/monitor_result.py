@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import BaseModel, Field, WithJsonSchema
+
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+"""An instant as the API writes it, ISO-8601 UTC with milliseconds: 2025-10-21T12:00:00.000Z
+(documented as an RFC 3339 `date-time`)."""
 
 
 class MonitorSummary(BaseModel):
@@ -28,6 +34,6 @@ class MonitorSummary(BaseModel):
 
 class MonitorResult(BaseModel):
     success: bool = Field(description="False when the run could not evaluate at all.")
-    timestamp: str = Field(description="Start of the run, ISO-8601 UTC with milliseconds.")
+    timestamp: Timestamp = Field(description="Start of the run, ISO-8601 UTC with milliseconds.")
     duration_ms: int
     summary: MonitorSummary
