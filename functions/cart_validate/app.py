@@ -17,6 +17,8 @@ app = build_app()
 
 @app.post(
     "/api/pos/cart/validate",
+    operation_id="validateCart",
+    tags=["POS"],
     summary="Check that a whole cart can be sold, summing shared components",
     responses={
         200: {

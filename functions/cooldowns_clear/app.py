@@ -23,6 +23,8 @@ app = build_app()
 
 @app.delete(
     "/api/inventory/notifications/cooldowns",
+    operation_id="clearCooldowns",
+    tags=["Notifications"],
     summary="Clear notification cooldowns: all, one type, or one reference",
     responses=ERROR_RESPONSES,
 )

@@ -18,6 +18,8 @@ app = build_app()
 
 @app.get(
     "/api/health",
+    operation_id="getHealth",
+    tags=["Health"],
     summary="Whether PostgreSQL and the cooldown table answer",
     responses=ERROR_RESPONSES,
 )

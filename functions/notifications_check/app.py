@@ -18,6 +18,8 @@ app = build_app()
 
 @app.post(
     "/api/inventory/notifications/check",
+    operation_id="runNotificationCheck",
+    tags=["Notifications"],
     summary="Check one package, the bottlenecks, or everything, and notify",
     responses=BODY_ERROR_RESPONSES,
 )
@@ -34,6 +36,8 @@ def post_notification_check(
 
 @app.get(
     "/api/inventory/notifications/check",
+    operation_id="getCooldownStats",
+    tags=["Notifications"],
     summary="Live notification cooldowns by type",
     responses=ERROR_RESPONSES,
 )

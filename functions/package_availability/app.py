@@ -24,6 +24,8 @@ app = enable_conditional_get(build_app())
 
 @app.get(
     "/api/packages/<packageId>/availability",
+    operation_id="getPackageAvailability",
+    tags=["Availability"],
     summary="Availability of one package",
     responses=conditional_responses(PackageAvailabilityEnvelope, "The package's availability"),
 )

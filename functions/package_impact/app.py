@@ -17,6 +17,8 @@ app = build_app()
 
 @app.get(
     "/api/inventory/package-impact/<productId>",
+    operation_id="getPackageImpact",
+    tags=["Availability"],
     summary="Packages that use a product, and whether it limits them",
     responses=ERROR_RESPONSES,
 )

@@ -52,6 +52,8 @@ After = Annotated[
 
 @app.get(
     "/api/packages/availability",
+    operation_id="listPackageAvailability",
+    tags=["Availability"],
     summary="Availability of every active package",
     responses=paged_responses(
         conditional_responses(
