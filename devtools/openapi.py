@@ -4,8 +4,8 @@ Each function's `app.py` (found through template.yaml) is imported by path and a
 own document (Powertools `get_openapi_json_schema`, with the security schemes the module
 declares in `OPENAPI_SECURITY_SCHEMES`); paths, component schemas and security schemes are
 merged, schemas nothing refers to are dropped, keys are sorted so the committed file diffs
-cleanly. Operation ids, tags and schema names come from the handlers and models; the
-generator adds `_public_operation`'s `security: []` itself.
+cleanly. Operation ids, tags and schema names come from the handlers and models; the few rules
+the generator adds itself are `_required_constants` and `_public_operation`.
 
 Usage: python -m devtools.openapi [--check]   (writes openapi.json; --check only compares)
 """
@@ -122,7 +122,35 @@ def _checked_operation(method: str, path: str, operation: dict[str, Any]) -> dic
     tags = operation.get("tags") or []
     if not tags or not set(tags) <= known:
         raise ValueError(f"{method.upper()} {path}: tags {tags} must be among {sorted(known)}")
+    body = operation.get("requestBody")
+    if body is not None:
+        body.setdefault("required", False)  # Powertools writes only `required: true`
     return _public_operation(_sorted_responses(operation))
+
+
+def _required_constants(schemas: dict[str, Any], request_schemas: set[str]) -> None:
+    """A response property that can hold one value only (a `Literal`, so `const`) is always
+    sent, since pydantic writes defaults: the envelopes' `success`, the checks' `type`. The
+    document says so (`required`), so clients can rely on it and discriminate on `type`.
+    Request bodies keep such a default optional."""
+    for name, schema in schemas.items():
+        if name in request_schemas:
+            continue
+        properties = schema.get("properties", {})
+        constants = [key for key, value in properties.items() if "const" in value]
+        missing = [key for key in constants if key not in schema.get("required", [])]
+        if missing:
+            schema["required"] = [*missing, *schema.get("required", [])]
+
+
+def _request_schemas(paths: dict[str, Any], schemas: dict[str, Any]) -> set[str]:
+    """The schemas a request body or parameter uses, directly or through other schemas."""
+    requests = [
+        {"body": operation.get("requestBody"), "parameters": operation.get("parameters")}
+        for operations in paths.values()
+        for operation in operations.values()
+    ]
+    return set(_reachable_schemas({"requests": requests}, schemas))
 
 
 def _merge_named(
@@ -168,6 +196,7 @@ def merge(documents: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         for path in sorted(paths)
     }
     reachable = _reachable_schemas(ordered_paths, schemas)
+    _required_constants(reachable, _request_schemas(ordered_paths, reachable))
     merged: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": _version(), "description": DESCRIPTION},

@@ -21,16 +21,19 @@ app = build_app()
     operation_id="runNotificationCheck",
     tags=["Notifications"],
     summary="Check one package, the bottlenecks, or everything, and notify",
+    description=(
+        "The body is optional: without one (or with `{}`) every check runs, as the monitor "
+        "does. `data.type` says which check ran."
+    ),
     responses=BODY_ERROR_RESPONSES,
 )
 def post_notification_check(
-    request: Annotated[NotificationCheckRequest | None, Body()] = None,
+    # Optional: no body is the empty request, which runs every check. A default factory, not
+    # `| None`, so the document offers the plain object as a body a client may leave out.
+    request: Annotated[NotificationCheckRequest, Body(default_factory=NotificationCheckRequest)],
 ) -> NotificationCheckEnvelope:
     return NotificationCheckEnvelope(
-        data=manual_checks.run_check(
-            request or NotificationCheckRequest(),
-            deadline=deadline.for_invocation(app.lambda_context),
-        )
+        data=manual_checks.run_check(request, deadline=deadline.for_invocation(app.lambda_context))
     )
 
 
