@@ -7,8 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory.data.db import database
 from inventory.http import BODY_ERROR_RESPONSES, build_app
-from inventory.models.cart import CartRequest
-from inventory.models.responses import CartValidationEnvelope
+from inventory.models.cart import CartRequest, CartValidationEnvelope
 from inventory.observability import logger, metrics
 from inventory.services import cart
 

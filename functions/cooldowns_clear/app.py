@@ -12,8 +12,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory.http import ERROR_RESPONSES, build_app, reject_unknown_query_parameters
-from inventory.models.checks import CooldownsCleared
-from inventory.models.responses import CooldownsClearedEnvelope
+from inventory.models.checks import CooldownsCleared, CooldownsClearedEnvelope
 from inventory.observability import logger, metrics
 from inventory.rules.alert_types import NotificationType
 from inventory.services import manual_checks

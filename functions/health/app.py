@@ -9,7 +9,7 @@ from inventory.data.cooldowns import get_cooldown_store
 from inventory.data.db import database
 from inventory.errors import DependencyUnavailableError
 from inventory.http import ERROR_RESPONSES, build_app
-from inventory.models.responses import HealthReportEnvelope
+from inventory.models.health import HealthReportEnvelope
 from inventory.observability import logger, metrics
 from inventory.services.health import check_health
 

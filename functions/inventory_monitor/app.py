@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from inventory import cron_auth, deadline
 from inventory.http import ERROR_RESPONSES, build_app
 from inventory.models.envelope import ErrorEnvelope
-from inventory.models.responses import MonitorResultEnvelope
+from inventory.models.monitor_result import MonitorResultEnvelope
 from inventory.observability import logger, metrics
 from inventory.services import monitor
 

@@ -8,8 +8,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory import deadline
 from inventory.http import BODY_ERROR_RESPONSES, ERROR_RESPONSES, build_app
-from inventory.models.checks import NotificationCheckRequest
-from inventory.models.responses import CooldownStatsEnvelope, NotificationCheckEnvelope
+from inventory.models.checks import (
+    CooldownStatsEnvelope,
+    NotificationCheckEnvelope,
+    NotificationCheckRequest,
+)
 from inventory.observability import logger, metrics
 from inventory.services import manual_checks
 

@@ -15,7 +15,7 @@ from inventory.http_conditional import (
     enable_conditional_get,
     etag_json_response,
 )
-from inventory.models.responses import PackageAvailabilityEnvelope
+from inventory.models.availability import PackageAvailabilityEnvelope
 from inventory.observability import logger, metrics
 from inventory.services import availability_cache
 

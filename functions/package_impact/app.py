@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory.data.db import database
 from inventory.http import ERROR_RESPONSES, build_app
-from inventory.models.responses import PackageImpactEnvelope
+from inventory.models.availability import PackageImpactEnvelope
 from inventory.observability import logger, metrics
 from inventory.services import availability
 

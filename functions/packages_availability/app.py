@@ -17,7 +17,7 @@ from inventory.http_conditional import (
     etag_json_response,
     paged_responses,
 )
-from inventory.models.responses import PackageAvailabilityListEnvelope
+from inventory.models.availability import PackageAvailabilityListEnvelope
 from inventory.observability import logger, metrics
 from inventory.services import availability_cache
 from inventory.services.availability_pages import (

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from inventory.models.envelope import Envelope
 from inventory.models.monitor_result import MonitorSummary, Timestamp
 from inventory.rules.alert_types import NotificationType
 
@@ -64,3 +65,17 @@ class CooldownsCleared(BaseModel):
 
 
 CheckData = Annotated[PackageCheck | BottleneckCheck | FullCheck, Field(discriminator="type")]
+
+
+# The route's answer under its own name, not `Envelope_X_`: the OpenAPI schema's name and a
+# generated client's class (one module per route's models, so a function imports only its own).
+class NotificationCheckEnvelope(Envelope[CheckData]):
+    """What a manual check did: `data.type` says which check ran."""
+
+
+class CooldownStatsEnvelope(Envelope[CooldownStats]):
+    """Live notification cooldowns."""
+
+
+class CooldownsClearedEnvelope(Envelope[CooldownsCleared]):
+    """How many cooldown entries were cleared."""
