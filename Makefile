@@ -9,7 +9,7 @@ COVERAGE_ARGS ?= --cov --cov-report=term:skip-covered
 export SAM_CLI_TELEMETRY := 0
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: help install check lint format typecheck test test-fast test-postgres15 run migrate invoke bench validate build coldstart clean openapi
+.PHONY: help install check lint format typecheck test test-fast test-postgres15 run migrate invoke bench validate build coldstart clean openapi openapi-lint openapi-clients
 
 help:
 	@echo "make run      - the whole system locally (embedded PostgreSQL, moto DynamoDB, HTTP API)"
@@ -22,6 +22,8 @@ help:
 	@echo "make build    - sam build (no Docker; needs python3.13)"
 	@echo "make coldstart - cold-start figures of the built functions"
 	@echo "make openapi  - regenerate openapi.json from the handlers"
+	@echo "make openapi-lint - openapi-spec-validator and redocly lint (recommended) on openapi.json"
+	@echo "make openapi-clients - the Python and TypeScript clients generated into .local/openapi-clients/"
 
 $(STAMP): requirements-dev.txt layers/dependencies/requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required (found %s)" % sys.version.split()[0]'
@@ -91,6 +93,15 @@ bench: install
 
 openapi: install
 	$(BIN)/python -m devtools.openapi
+
+# The OpenAPI toolchain (pinned in devtools/openapi_toolchain/) installs itself under
+# .local/openapi-toolchain/ on first use, never into .venv. The suite runs the same checks
+# (tests/contract/test_generated_clients.py, marked slow).
+openapi-lint: install
+	$(BIN)/python -m devtools.openapi_clients lint
+
+openapi-clients: install
+	$(BIN)/python -m devtools.openapi_clients generate
 
 # sam build (without Docker) needs the Lambda runtime's Python, 3.13, on PATH; pyenv keeps it
 # under versions/, where its shim alone does not expose it.

@@ -1,8 +1,11 @@
 """One OpenAPI 3.1 document for the whole HTTP API, merged from every function's resolver.
 
 Each function's `app.py` (found through template.yaml) is imported by path and asked for its
-own document (Powertools `get_openapi_json_schema`); paths and component schemas are merged,
-schemas nothing refers to are dropped, keys are sorted so the committed file diffs cleanly.
+own document (Powertools `get_openapi_json_schema`, with the security schemes the module
+declares in `OPENAPI_SECURITY_SCHEMES`); paths, component schemas and security schemes are
+merged, schemas nothing refers to are dropped, keys are sorted so the committed file diffs
+cleanly. Operation ids, tags and schema names come from the handlers and models; the few rules
+the generator adds itself are `_required_constants` and `_public_operation`.
 
 Usage: python -m devtools.openapi [--check]   (writes openapi.json; --check only compares)
 """
@@ -27,7 +30,17 @@ DESCRIPTION = (
     'Every response is JSON: `{"success": true, "data": ...}` or `{"success": false, '
     '"error": {"code", "message"}}` with 400 (malformed parameter or body), 401 (missing or '
     "wrong credentials), 404 (unknown id), 422 (well-formed but invalid), 503 (a dependency is "
-    "down). Generated from the handlers by `make openapi`; do not edit by hand."
+    "down, with `Retry-After`). A 429 comes from API Gateway's throttling, before any handler, "
+    'with its own body `{"message": "Too Many Requests"}`. Generated from the handlers by '
+    "`make openapi`; do not edit by hand."
+)
+# Every operation's tags must be one of these (the handlers name them; `merge` checks).
+TAGS = (
+    ("Availability", "How many of each package can be sold now, and what limits them."),
+    ("POS", "Checks the point of sale makes before it sells."),
+    ("Notifications", "Manual stock checks that notify, and the notification cooldowns."),
+    ("Monitor", "The inventory monitor, for external schedulers."),
+    ("Health", "Whether the service's dependencies answer."),
 )
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -42,10 +55,16 @@ def function_documents(template: Template) -> Iterator[tuple[str, dict[str, Any]
     for logical_id, spec in sorted(template.functions.items()):
         if not spec.routes:
             continue
-        app = getattr(load_function_module(spec), "app", None)
+        module = load_function_module(spec)
+        app = getattr(module, "app", None)
         if app is None or not hasattr(app, "get_openapi_json_schema"):
             raise TypeError(f"{logical_id}: {spec.handler_path} has no Powertools resolver `app`")
-        yield logical_id, json.loads(app.get_openapi_json_schema(title=TITLE, version=_version()))
+        text = app.get_openapi_json_schema(
+            title=TITLE,
+            version=_version(),
+            security_schemes=getattr(module, "OPENAPI_SECURITY_SCHEMES", None),
+        )
+        yield logical_id, json.loads(text)
 
 
 def _references(value: Any) -> Iterator[str]:
@@ -91,33 +110,103 @@ def _sorted_responses(operation: dict[str, Any]) -> dict[str, Any]:
     return operation
 
 
+def _public_operation(operation: dict[str, Any]) -> dict[str, Any]:
+    """An operation that declares no security says so (`security: []`): public, not forgotten.
+    Only the cron route has its own token today (SPEC §6)."""
+    operation.setdefault("security", [])
+    return operation
+
+
+def _checked_operation(method: str, path: str, operation: dict[str, Any]) -> dict[str, Any]:
+    known = {name for name, _ in TAGS}
+    tags = operation.get("tags") or []
+    if not tags or not set(tags) <= known:
+        raise ValueError(f"{method.upper()} {path}: tags {tags} must be among {sorted(known)}")
+    body = operation.get("requestBody")
+    if body is not None:
+        body.setdefault("required", False)  # Powertools writes only `required: true`
+    return _public_operation(_sorted_responses(operation))
+
+
+def _required_constants(schemas: dict[str, Any], request_schemas: set[str]) -> None:
+    """A response property that can hold one value only (a `Literal`, so `const`) is always
+    sent, since pydantic writes defaults: the envelopes' `success`, the checks' `type`. The
+    document says so (`required`), so clients can rely on it and discriminate on `type`.
+    Request bodies keep such a default optional."""
+    for name, schema in schemas.items():
+        if name in request_schemas:
+            continue
+        properties = schema.get("properties", {})
+        constants = [key for key, value in properties.items() if "const" in value]
+        missing = [key for key in constants if key not in schema.get("required", [])]
+        if missing:
+            schema["required"] = [*missing, *schema.get("required", [])]
+
+
+def _request_schemas(paths: dict[str, Any], schemas: dict[str, Any]) -> set[str]:
+    """The schemas a request body or parameter uses, directly or through other schemas."""
+    requests = [
+        {"body": operation.get("requestBody"), "parameters": operation.get("parameters")}
+        for operations in paths.values()
+        for operation in operations.values()
+    ]
+    return set(_reachable_schemas({"requests": requests}, schemas))
+
+
+def _merge_named(
+    kind: str, into: dict[str, Any], owners: dict[str, str], items: dict[str, Any], owner: str
+) -> None:
+    for name, item in items.items():
+        if name in into and into[name] != item:
+            raise ValueError(f"{kind} {name!r} differs between {owners[name]} and {owner}")
+        into[name] = item
+        owners.setdefault(name, owner)
+
+
 def merge(documents: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
-    """One document; two functions defining one operation, or one schema name two ways, is an
-    error rather than a silent overwrite."""
+    """One document; two functions defining one operation, or one schema (or security scheme)
+    name two ways, is an error rather than a silent overwrite."""
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {}
+    security_schemes: dict[str, Any] = {}
     owners: dict[str, str] = {}
+    scheme_owners: dict[str, str] = {}
+    operation_ids: dict[str, str] = {}
     for logical_id, document in documents:
         for path, operations in document.get("paths", {}).items():
             for method, operation in operations.items():
                 if method in paths.get(path, {}):
                     raise ValueError(f"{method.upper()} {path} is defined twice ({logical_id})")
-                paths.setdefault(path, {})[method] = _sorted_responses(operation)
-        for name, schema in document.get("components", {}).get("schemas", {}).items():
-            if name in schemas and schemas[name] != schema:
-                raise ValueError(f"schema {name!r} differs between {owners[name]} and {logical_id}")
-            schemas[name] = schema
-            owners.setdefault(name, logical_id)
+                operation_id = operation["operationId"]
+                if operation_id in operation_ids:
+                    raise ValueError(f"operationId {operation_id!r} is used twice ({logical_id})")
+                operation_ids[operation_id] = logical_id
+                paths.setdefault(path, {})[method] = _checked_operation(method, path, operation)
+        components = document.get("components", {})
+        _merge_named("schema", schemas, owners, components.get("schemas", {}), logical_id)
+        _merge_named(
+            "security scheme",
+            security_schemes,
+            scheme_owners,
+            components.get("securitySchemes", {}),
+            logical_id,
+        )
     ordered_paths = {
         path: {m: paths[path][m] for m in HTTP_METHODS if m in paths[path]}
         for path in sorted(paths)
     }
+    reachable = _reachable_schemas(ordered_paths, schemas)
+    _required_constants(reachable, _request_schemas(ordered_paths, reachable))
     merged: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": _version(), "description": DESCRIPTION},
         "servers": [{"url": "http://127.0.0.1:3000", "description": "make run"}],
+        "tags": [{"name": name, "description": description} for name, description in TAGS],
         "paths": ordered_paths,
-        "components": {"schemas": _reachable_schemas(ordered_paths, schemas)},
+        "components": {
+            "schemas": reachable,
+            "securitySchemes": {name: security_schemes[name] for name in sorted(security_schemes)},
+        },
     }
     return merged
 

@@ -7,31 +7,30 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory.data.db import database
 from inventory.http import BODY_ERROR_RESPONSES, build_app
-from inventory.models.cart import CartRequest, CartValidation
-from inventory.models.envelope import Envelope, ok
+from inventory.models.cart import CartRequest, CartValidationEnvelope
 from inventory.observability import logger, metrics
 from inventory.services import cart
 
 app = build_app()
 
-CartAnswer = Envelope[CartValidation]
-
 
 @app.post(
     "/api/pos/cart/validate",
+    operation_id="validateCart",
+    tags=["POS"],
     summary="Check that a whole cart can be sold, summing shared components",
     responses={
         200: {
             "description": "The check ran; `data.valid` says whether the cart can be sold.",
-            "content": {"application/json": {"model": CartAnswer}},
+            "content": {"application/json": {"model": CartValidationEnvelope}},
         },
         **BODY_ERROR_RESPONSES,
     },
 )
-def validate_cart(body: CartRequest) -> CartAnswer:
+def validate_cart(body: CartRequest) -> CartValidationEnvelope:
     with database() as connection:
         result = cart.validate_cart(connection, body)
-    return ok(result)
+    return CartValidationEnvelope(data=result)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -12,8 +12,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory.http import ERROR_RESPONSES, build_app, reject_unknown_query_parameters
-from inventory.models.checks import CooldownsCleared
-from inventory.models.envelope import Envelope, ok
+from inventory.models.checks import CooldownsCleared, CooldownsClearedEnvelope
 from inventory.observability import logger, metrics
 from inventory.rules.alert_types import NotificationType
 from inventory.services import manual_checks
@@ -23,6 +22,8 @@ app = build_app()
 
 @app.delete(
     "/api/inventory/notifications/cooldowns",
+    operation_id="clearCooldowns",
+    tags=["Notifications"],
     summary="Clear notification cooldowns: all, one type, or one reference",
     responses=ERROR_RESPONSES,
 )
@@ -32,14 +33,16 @@ def clear_cooldowns(
     all: Annotated[
         bool, Query(description="Clear every entry: needed when neither filter is given")
     ] = False,
-) -> Envelope[CooldownsCleared]:
+) -> CooldownsClearedEnvelope:
     reject_unknown_query_parameters(app.current_event, {"type", "reference_id", "all"})
     cleared = manual_checks.clear_cooldowns(type=type, reference_id=reference_id, everything=all)
     logger.info(
         "Cooldowns cleared",
         extra={"cleared": cleared, "type": type, "reference_id": str(reference_id or "")},
     )
-    return ok(CooldownsCleared(cleared=cleared, type=type, reference_id=reference_id))
+    return CooldownsClearedEnvelope(
+        data=CooldownsCleared(cleared=cleared, type=type, reference_id=reference_id)
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -9,8 +9,7 @@ from inventory.data.cooldowns import get_cooldown_store
 from inventory.data.db import database
 from inventory.errors import DependencyUnavailableError
 from inventory.http import ERROR_RESPONSES, build_app
-from inventory.models.envelope import Envelope, ok
-from inventory.models.health import HealthReport
+from inventory.models.health import HealthReportEnvelope
 from inventory.observability import logger, metrics
 from inventory.services.health import check_health
 
@@ -19,14 +18,16 @@ app = build_app()
 
 @app.get(
     "/api/health",
+    operation_id="getHealth",
+    tags=["Health"],
     summary="Whether PostgreSQL and the cooldown table answer",
     responses=ERROR_RESPONSES,
 )
-def get_health() -> Envelope[HealthReport]:
+def get_health() -> HealthReportEnvelope:
     report = check_health(database, get_cooldown_store())
     if not report.healthy:
         raise DependencyUnavailableError(report.failure_summary())
-    return ok(report)
+    return HealthReportEnvelope(data=report)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

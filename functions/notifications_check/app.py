@@ -8,8 +8,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory import deadline
 from inventory.http import BODY_ERROR_RESPONSES, ERROR_RESPONSES, build_app
-from inventory.models.checks import CheckData, CooldownStats, NotificationCheckRequest
-from inventory.models.envelope import Envelope, ok
+from inventory.models.checks import (
+    CooldownStatsEnvelope,
+    NotificationCheckEnvelope,
+    NotificationCheckRequest,
+)
 from inventory.observability import logger, metrics
 from inventory.services import manual_checks
 
@@ -18,27 +21,34 @@ app = build_app()
 
 @app.post(
     "/api/inventory/notifications/check",
+    operation_id="runNotificationCheck",
+    tags=["Notifications"],
     summary="Check one package, the bottlenecks, or everything, and notify",
+    description=(
+        "The body is optional: without one (or with `{}`) every check runs, as the monitor "
+        "does. `data.type` says which check ran."
+    ),
     responses=BODY_ERROR_RESPONSES,
 )
 def post_notification_check(
-    request: Annotated[NotificationCheckRequest | None, Body()] = None,
-) -> Envelope[CheckData]:
-    return ok(
-        manual_checks.run_check(
-            request or NotificationCheckRequest(),
-            deadline=deadline.for_invocation(app.lambda_context),
-        )
+    # Optional: no body is the empty request, which runs every check. A default factory, not
+    # `| None`, so the document offers the plain object as a body a client may leave out.
+    request: Annotated[NotificationCheckRequest, Body(default_factory=NotificationCheckRequest)],
+) -> NotificationCheckEnvelope:
+    return NotificationCheckEnvelope(
+        data=manual_checks.run_check(request, deadline=deadline.for_invocation(app.lambda_context))
     )
 
 
 @app.get(
     "/api/inventory/notifications/check",
+    operation_id="getCooldownStats",
+    tags=["Notifications"],
     summary="Live notification cooldowns by type",
     responses=ERROR_RESPONSES,
 )
-def get_cooldown_stats() -> Envelope[CooldownStats]:
-    return ok(manual_checks.cooldown_stats())
+def get_cooldown_stats() -> CooldownStatsEnvelope:
+    return CooldownStatsEnvelope(data=manual_checks.cooldown_stats())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -15,20 +15,19 @@ from inventory.http_conditional import (
     enable_conditional_get,
     etag_json_response,
 )
-from inventory.models.availability import AvailabilityItem
-from inventory.models.envelope import Envelope
+from inventory.models.availability import PackageAvailabilityEnvelope
 from inventory.observability import logger, metrics
 from inventory.services import availability_cache
 
 app = enable_conditional_get(build_app())
 
-OnePackage = Envelope[AvailabilityItem]
-
 
 @app.get(
     "/api/packages/<packageId>/availability",
+    operation_id="getPackageAvailability",
+    tags=["Availability"],
     summary="Availability of one package",
-    responses=conditional_responses(OnePackage, "The package's availability"),
+    responses=conditional_responses(PackageAvailabilityEnvelope, "The package's availability"),
 )
 def get_package_availability(
     packageId: UUID,  # noqa: N803 (URL name)

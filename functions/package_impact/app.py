@@ -8,8 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory.data.db import database
 from inventory.http import ERROR_RESPONSES, build_app
-from inventory.models.availability import PackageImpact
-from inventory.models.envelope import Envelope, ok
+from inventory.models.availability import PackageImpactEnvelope
 from inventory.observability import logger, metrics
 from inventory.services import availability
 
@@ -18,13 +17,15 @@ app = build_app()
 
 @app.get(
     "/api/inventory/package-impact/<productId>",
+    operation_id="getPackageImpact",
+    tags=["Availability"],
     summary="Packages that use a product, and whether it limits them",
     responses=ERROR_RESPONSES,
 )
-def get_package_impact(productId: UUID) -> Envelope[PackageImpact]:  # noqa: N803 (URL name)
+def get_package_impact(productId: UUID) -> PackageImpactEnvelope:  # noqa: N803 (URL name)
     with database() as connection:
         impact = availability.package_impact(connection, productId)
-    return ok(impact)
+    return PackageImpactEnvelope(data=impact)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -17,8 +17,7 @@ from inventory.http_conditional import (
     etag_json_response,
     paged_responses,
 )
-from inventory.models.availability import AvailabilityItem
-from inventory.models.envelope import Envelope
+from inventory.models.availability import PackageAvailabilityListEnvelope
 from inventory.observability import logger, metrics
 from inventory.services import availability_cache
 from inventory.services.availability_pages import (
@@ -29,8 +28,6 @@ from inventory.services.availability_pages import (
 )
 
 app = enable_conditional_get(build_app())
-
-PackageList = Envelope[list[AvailabilityItem]]
 
 
 Limit = Annotated[
@@ -55,9 +52,13 @@ After = Annotated[
 
 @app.get(
     "/api/packages/availability",
+    operation_id="listPackageAvailability",
+    tags=["Availability"],
     summary="Availability of every active package",
     responses=paged_responses(
-        conditional_responses(PackageList, "Every active package, by (name, id)")
+        conditional_responses(
+            PackageAvailabilityListEnvelope, "Every active package, by (name, id)"
+        )
     ),
 )
 def list_package_availability(

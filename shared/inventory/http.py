@@ -37,6 +37,7 @@ from inventory.errors import (
     UnauthorizedError,
 )
 from inventory.models.envelope import ErrorDetail, ErrorEnvelope, FieldError
+from inventory.models.gateway import GatewayThrottled
 from inventory.models.numbers import exact_json
 from inventory.observability import logger
 from inventory.request_problems import refusal
@@ -54,6 +55,18 @@ ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
         (503, "A dependency (PostgreSQL, DynamoDB) is unavailable"),
         (500, "Unexpected failure; the details are in the log, never in the response"),
     )
+}
+# A 503 says when to try again (_on_dependency_down); a 429 is API Gateway's own throttling
+# answer, sent before any handler runs.
+ERROR_RESPONSES[503]["headers"] = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer"},
+    }
+}
+ERROR_RESPONSES[429] = {
+    "description": "Throttled by API Gateway (the route's rate or burst limit); retry later",
+    "content": {"application/json": {"model": GatewayThrottled}},
 }
 
 

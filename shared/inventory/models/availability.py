@@ -6,6 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from inventory.models.envelope import Envelope
 from inventory.models.numbers import Quantity
 from inventory.rules.availability import PackageAvailability, Status
 
@@ -91,3 +92,17 @@ class PackageUsage(BaseModel):
 class PackageImpact(BaseModel):
     product: ProductOut
     packages: list[PackageUsage]
+
+
+# The route's answer under its own name, not `Envelope_X_`: the OpenAPI schema's name and a
+# generated client's class (one module per route's models, so a function imports only its own).
+class PackageAvailabilityEnvelope(Envelope[AvailabilityItem]):
+    """One package's availability."""
+
+
+class PackageAvailabilityListEnvelope(Envelope[list[AvailabilityItem]]):
+    """Active packages' availability, by (name, id): the whole list or one page."""
+
+
+class PackageImpactEnvelope(Envelope[PackageImpact]):
+    """A product and the packages that use it."""

@@ -17,6 +17,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from inventory.models.envelope import Envelope
 from inventory.models.numbers import Quantity
 from inventory.rules.cart import (
     CartCheck,
@@ -196,3 +197,9 @@ class CartValidation(BaseModel):
             shortages=[ShortageOut.of(s) for s in check.shortages],
             items=[_line_out(r) for r in check.lines],
         )
+
+
+# The route's answer under its own name, not `Envelope_X_`: the OpenAPI schema's name and a
+# generated client's class (one module per route's models, so a function imports only its own).
+class CartValidationEnvelope(Envelope[CartValidation]):
+    """Whether a whole cart can be sold at once."""

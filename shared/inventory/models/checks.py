@@ -7,7 +7,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from inventory.models.monitor_result import MonitorSummary
+from inventory.models.envelope import Envelope
+from inventory.models.monitor_result import MonitorSummary, Timestamp
 from inventory.rules.alert_types import NotificationType
 
 
@@ -54,7 +55,7 @@ class BottleneckCheck(BaseModel):
 class FullCheck(BaseModel):
     type: Literal["full_check"] = "full_check"
     summary: MonitorSummary
-    timestamp: str
+    timestamp: Timestamp = Field(description="Start of the run, ISO-8601 UTC with milliseconds.")
     duration_ms: int
 
 
@@ -70,3 +71,17 @@ class CooldownsCleared(BaseModel):
 
 
 CheckData = Annotated[PackageCheck | BottleneckCheck | FullCheck, Field(discriminator="type")]
+
+
+# The route's answer under its own name, not `Envelope_X_`: the OpenAPI schema's name and a
+# generated client's class (one module per route's models, so a function imports only its own).
+class NotificationCheckEnvelope(Envelope[CheckData]):
+    """What a manual check did: `data.type` says which check ran."""
+
+
+class CooldownStatsEnvelope(Envelope[CooldownStats]):
+    """Live notification cooldowns."""
+
+
+class CooldownsClearedEnvelope(Envelope[CooldownsCleared]):
+    """How many cooldown entries were cleared."""

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from inventory.models.envelope import Envelope
+
 
 class DependencyHealth(BaseModel):
     status: Literal["ok", "error"]
@@ -29,3 +31,9 @@ class HealthReport(BaseModel):
             if check.status == "error"
         ]
         return "; ".join(failed)
+
+
+# The route's answer under its own name, not `Envelope_X_`: the OpenAPI schema's name and a
+# generated client's class (one module per route's models, so a function imports only its own).
+class HealthReportEnvelope(Envelope[HealthReport]):
+    """Each dependency's state; served only when both answer (503 otherwise)."""

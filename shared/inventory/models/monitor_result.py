@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import BaseModel, Field, WithJsonSchema
+
+from inventory.models.envelope import Envelope
+
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+"""An instant as the API writes it, ISO-8601 UTC with milliseconds: 2025-10-21T12:00:00.000Z
+(documented as an RFC 3339 `date-time`)."""
 
 
 class MonitorSummary(BaseModel):
@@ -28,6 +36,12 @@ class MonitorSummary(BaseModel):
 
 class MonitorResult(BaseModel):
     success: bool = Field(description="False when the run could not evaluate at all.")
-    timestamp: str = Field(description="Start of the run, ISO-8601 UTC with milliseconds.")
+    timestamp: Timestamp = Field(description="Start of the run, ISO-8601 UTC with milliseconds.")
     duration_ms: int
     summary: MonitorSummary
+
+
+# The route's answer under its own name, not `Envelope_X_`: the OpenAPI schema's name and a
+# generated client's class (one module per route's models, so a function imports only its own).
+class MonitorResultEnvelope(Envelope[MonitorResult]):
+    """One monitor run's result."""

@@ -251,11 +251,17 @@ def test_post_check_with_the_event_file_runs_the_full_check(
     assert data["summary"]["errors"] == []
 
 
+@pytest.mark.parametrize("body", [None, ""], ids=["no-body", "empty-body"])
 def test_post_check_without_a_body_runs_the_full_check(
-    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext, body: str | None
 ) -> None:
+    # As a generated client sends it: Content-Type: application/json and no body.
     event = load_event("notifications_check_post.json")
-    del event["body"]
+    event["headers"]["content-type"] = "application/json"
+    if body is None:
+        del event["body"]
+    else:
+        event["body"] = body
     response = notifications_check.lambda_handler(event, lambda_context)
     assert response["statusCode"] == 200
     assert response_json(response)["data"]["type"] == "full_check"

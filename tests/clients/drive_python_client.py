@@ -1,0 +1,203 @@
+"""Every route of the local API through the client openapi-python-client generates, unpatched.
+
+Run by tests/contract/test_generated_clients.py in the OpenAPI toolchain's throwaway venv, with
+the generated `inventory_client` package on sys.path:
+
+    python drive_python_client.py <base url> <cron token>
+
+Each call goes through the generated function and its parsed model (never raw JSON); a failed
+expectation is an AssertionError, an undocumented status an UnexpectedStatus. Prints one line
+per call. Against the demo bar (devtools/demo_data.py): some packages are sold out.
+"""
+
+from __future__ import annotations
+
+import datetime
+import sys
+import uuid
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from inventory_client import AuthenticatedClient, Client
+from inventory_client.api.availability import (
+    get_package_availability,
+    get_package_impact,
+    list_package_availability,
+)
+from inventory_client.api.health import get_health
+from inventory_client.api.monitor import run_inventory_monitor
+from inventory_client.api.notifications import (
+    clear_cooldowns,
+    get_cooldown_stats,
+    run_notification_check,
+)
+from inventory_client.api.pos import validate_cart
+from inventory_client.models import (
+    BottleneckCheck,
+    CartRequest,
+    CartValidationEnvelope,
+    CooldownsClearedEnvelope,
+    CooldownStatsEnvelope,
+    ErrorEnvelope,
+    FullCheck,
+    HealthReportEnvelope,
+    MonitorResultEnvelope,
+    NotificationCheckEnvelope,
+    NotificationCheckRequest,
+    PackageAvailabilityEnvelope,
+    PackageAvailabilityListEnvelope,
+    PackageCheck,
+    PackageImpactEnvelope,
+    PackageLine,
+    ProductLine,
+    Status,
+)
+from inventory_client.types import Response
+
+
+def expect(response: Response[Any], status: HTTPStatus, model: type[Any] | None) -> Any:
+    assert response.status_code == status, (response.status_code, response.content[:300])
+    if model is not None:
+        assert isinstance(response.parsed, model), type(response.parsed)
+    return response.parsed
+
+
+def after_cursor(link: str) -> str:
+    """The `after` of a `Link: </api/…?limit=N&after=…>; rel="next"` header."""
+    target = link.split(";", 1)[0].strip().strip("<>")
+    return parse_qs(urlparse(target).query)["after"][0]
+
+
+def drive(base_url: str, cron_token: str) -> list[str]:
+    seen: list[str] = []
+    client = Client(base_url=base_url, raise_on_unexpected_status=True, timeout=30)
+
+    health = expect(get_health.sync_detailed(client=client), HTTPStatus.OK, HealthReportEnvelope)
+    assert health.success is True
+    assert health.data.healthy
+    seen.append(f"getHealth: healthy, postgres {health.data.postgres.status}")
+
+    # Availability: the whole list, a conditional GET, pages, one package, an unknown one.
+    listed = list_package_availability.sync_detailed(client=client)
+    packages = expect(listed, HTTPStatus.OK, PackageAvailabilityListEnvelope).data
+    etag = listed.headers["ETag"]
+    again = list_package_availability.sync_detailed(client=client, if_none_match=etag)
+    expect(again, HTTPStatus.NOT_MODIFIED, None)
+    seen.append(f"listPackageAvailability: {len(packages)} packages, 304 with If-None-Match")
+
+    first_page = list_package_availability.sync_detailed(client=client, limit=2)
+    page = expect(first_page, HTTPStatus.OK, PackageAvailabilityListEnvelope).data
+    second_page = list_package_availability.sync_detailed(
+        client=client, limit=2, after=after_cursor(first_page.headers["Link"])
+    )
+    following = expect(second_page, HTTPStatus.OK, PackageAvailabilityListEnvelope).data
+    assert [p.package_id for p in page + following] == [p.package_id for p in packages[:4]]
+    seen.append("listPackageAvailability: two pages of 2 follow the Link header")
+
+    sold_out = next(p for p in packages if p.status == Status.UNAVAILABLE)
+    sellable = next(
+        p
+        for p in packages
+        if p.status == Status.AVAILABLE and (p.max_sellable or 0) >= 2 and p.bottleneck
+    )
+    one = get_package_availability.sync_detailed(sold_out.package_id, client=client)
+    item = expect(one, HTTPStatus.OK, PackageAvailabilityEnvelope).data
+    assert item.max_sellable == 0
+    assert item.bottleneck is not None
+    unknown = get_package_availability.sync_detailed(uuid.uuid4(), client=client)
+    assert expect(unknown, HTTPStatus.NOT_FOUND, ErrorEnvelope).success is False
+    seen.append(f"getPackageAvailability: {item.package_name} sold out; unknown id 404")
+
+    bottleneck = item.bottleneck
+    impact_response = get_package_impact.sync_detailed(bottleneck.product_id, client=client)
+    impact = expect(impact_response, HTTPStatus.OK, PackageImpactEnvelope).data
+    assert any(usage.is_limiting for usage in impact.packages)
+    seen.append(f"getPackageImpact: {impact.product.name} feeds {len(impact.packages)} packages")
+
+    # The cart: a sold-out package falls short; a sellable one with a product line passes.
+    refused = validate_cart.sync_detailed(
+        client=client,
+        body=CartRequest(items=[PackageLine(package_id=sold_out.package_id, quantity=1)]),
+    )
+    shortfall = expect(refused, HTTPStatus.OK, CartValidationEnvelope).data
+    assert shortfall.valid is False
+    assert shortfall.shortages
+    # One package and, on top, as much of its limiting product as one more package needs.
+    limit = sellable.bottleneck
+    assert limit is not None
+    accepted = validate_cart.sync_detailed(
+        client=client,
+        body=CartRequest(
+            items=[
+                PackageLine(package_id=sellable.package_id, quantity=1),
+                ProductLine(product_id=limit.product_id, quantity=limit.quantity_per_package),
+            ]
+        ),
+    )
+    assert expect(accepted, HTTPStatus.OK, CartValidationEnvelope).data.valid is True
+    seen.append("validateCart: sold-out cart refused, sellable cart valid")
+
+    # The manual check: no body at all, one package, the bottlenecks.
+    full = run_notification_check.sync_detailed(client=client)
+    data = expect(full, HTTPStatus.OK, NotificationCheckEnvelope).data
+    assert isinstance(data, FullCheck), type(data)
+    assert isinstance(data.timestamp, datetime.datetime)
+    assert data.timestamp.tzinfo is not None
+    package_check = run_notification_check.sync_detailed(
+        client=client, body=NotificationCheckRequest(package_id=sold_out.package_id)
+    )
+    assert isinstance(expect(package_check, HTTPStatus.OK, None).data, PackageCheck)
+    bottlenecks = run_notification_check.sync_detailed(
+        client=client, body=NotificationCheckRequest(check_bottlenecks=True)
+    )
+    assert isinstance(expect(bottlenecks, HTTPStatus.OK, None).data, BottleneckCheck)
+    seen.append(
+        f"runNotificationCheck: no body -> full_check ({data.summary.notifications_sent} sent), "
+        "package_check, bottleneck_check"
+    )
+
+    stats = expect(
+        get_cooldown_stats.sync_detailed(client=client), HTTPStatus.OK, CooldownStatsEnvelope
+    ).data
+    assert stats.total_entries > 0
+    seen.append(f"getCooldownStats: {stats.total_entries} live entries")
+
+    cleared = expect(
+        clear_cooldowns.sync_detailed(client=client, all_=True),
+        HTTPStatus.OK,
+        CooldownsClearedEnvelope,
+    ).data
+    assert cleared.cleared == stats.total_entries
+    seen.append(f"clearCooldowns: {cleared.cleared} cleared")
+
+    # The cron route: the bearer scheme, a wrong token, and the query scheme instead.
+    cron = AuthenticatedClient(
+        base_url=base_url, token=cron_token, raise_on_unexpected_status=True, timeout=30
+    )
+    result = expect(
+        run_inventory_monitor.sync_detailed(client=cron), HTTPStatus.OK, MonitorResultEnvelope
+    ).data
+    assert result.success is True
+    assert isinstance(result.timestamp, datetime.datetime)
+    wrong = AuthenticatedClient(base_url=base_url, token="wrong", raise_on_unexpected_status=True)
+    refused_run = run_inventory_monitor.sync_detailed(client=wrong)
+    assert expect(refused_run, HTTPStatus.UNAUTHORIZED, ErrorEnvelope).success is False
+    by_query = AuthenticatedClient(
+        base_url=base_url,
+        token="wrong",
+        httpx_args={"params": {"token": cron_token}},
+        raise_on_unexpected_status=True,
+        timeout=30,
+    )
+    expect(run_inventory_monitor.sync_detailed(client=by_query), HTTPStatus.OK, None)
+    seen.append(
+        f"runInventoryMonitor: {result.summary.packages_checked} packages checked; "
+        "wrong token 401; ?token= accepted"
+    )
+    return seen
+
+
+if __name__ == "__main__":
+    for line in drive(sys.argv[1], sys.argv[2]):
+        print(line)
