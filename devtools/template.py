@@ -64,10 +64,17 @@ def load_yaml(path: Path) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class HttpRoute:
-    """One HttpApi event: `GET /api/packages/{packageId}/availability`."""
+    """One HttpApi event: `GET /api/packages/{packageId}/availability`.
+
+    `authorizer` is the authorizer API Gateway runs before the function (the event's
+    `Auth.Authorizer`, else the HttpApi's `DefaultAuthorizer`), None for a public route
+    (`Authorizer: NONE`); `scopes` are its `AuthorizationScopes`, any one of which suffices.
+    """
 
     method: str
     path: str
+    authorizer: str | None = None
+    scopes: tuple[str, ...] = ()
 
     @property
     def route_key(self) -> str:
@@ -124,6 +131,17 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class JwtAuthorizerSpec:
+    """One JWT authorizer of the HttpApi's `Auth.Authorizers`, values as the template has them
+    (the issuer and audience are intrinsics: the stack's Cognito pool or a parameter)."""
+
+    name: str
+    identity_source: str
+    issuer: Any
+    audience: Any
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     code_dir: Path
@@ -167,6 +185,26 @@ class Template:
     @property
     def scheduled_functions(self) -> list[FunctionSpec]:
         return [spec for spec in self.functions.values() if spec.schedules]
+
+    @property
+    def http_routes(self) -> list[HttpRoute]:
+        """Every HttpApi route of every function, with its authorizer and scopes."""
+        return [route for spec in self.functions.values() for route in spec.routes]
+
+    def jwt_authorizers(self) -> dict[str, JwtAuthorizerSpec]:
+        """The HttpApi's JWT authorizers by name."""
+        found: dict[str, JwtAuthorizerSpec] = {}
+        for name, config in (_http_api_auth(self.raw).get("Authorizers") or {}).items():
+            jwt = config.get("JwtConfiguration")
+            if not isinstance(jwt, dict):
+                continue  # a Lambda authorizer: not something the local API runs
+            found[str(name)] = JwtAuthorizerSpec(
+                name=str(name),
+                identity_source=str(config.get("IdentitySource", "$request.header.Authorization")),
+                issuer=jwt.get("issuer"),
+                audience=jwt.get("audience"),
+            )
+        return found
 
     def function_for(
         self, method: str, path: str
@@ -313,6 +351,28 @@ def _is_intrinsic(value: Any) -> bool:
     return key == "Ref" or str(key).startswith("Fn::")
 
 
+def _http_api_auth(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The `Auth` block of the template's HttpApi (Globals.HttpApi's when it has none)."""
+    shared = ((raw.get("Globals") or {}).get("HttpApi") or {}).get("Auth") or {}
+    for resource in (raw.get("Resources") or {}).values():
+        if isinstance(resource, dict) and resource.get("Type") == HTTP_API_TYPE:
+            auth = (resource.get("Properties") or {}).get("Auth")
+            if isinstance(auth, dict):
+                return {**shared, **auth}
+    return shared
+
+
+def _route_authorization(
+    event_properties: Mapping[str, Any], default_authorizer: str | None
+) -> tuple[str | None, tuple[str, ...]]:
+    """(authorizer, scopes) of one HttpApi event, as SAM resolves them."""
+    auth = event_properties.get("Auth") or {}
+    name = auth.get("Authorizer", default_authorizer)
+    if name is None or name == "NONE":
+        return None, ()
+    return str(name), tuple(str(scope) for scope in auth.get("AuthorizationScopes") or ())
+
+
 def _merged_environment(
     globals_: Mapping[str, Any], properties: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -350,14 +410,18 @@ def _function(
     module, _, function = handler.rpartition(".")
     routes: list[HttpRoute] = []
     schedules: list[Schedule] = []
+    default_authorizer = _http_api_auth(raw).get("DefaultAuthorizer")
     for name, event in (properties.get("Events") or {}).items():
         kind = event.get("Type")
         event_properties = event.get("Properties") or {}
         if kind == "HttpApi":
+            authorizer, scopes = _route_authorization(event_properties, default_authorizer)
             routes.append(
                 HttpRoute(
                     method=str(event_properties.get("Method", "ANY")).upper(),
                     path=str(event_properties.get("Path", "$default")),
+                    authorizer=authorizer,
+                    scopes=scopes,
                 )
             )
         elif kind in ("Schedule", "ScheduleV2"):
