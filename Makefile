@@ -9,10 +9,11 @@ COVERAGE_ARGS ?= --cov --cov-report=term:skip-covered
 export SAM_CLI_TELEMETRY := 0
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: help install check lint format typecheck test test-fast test-postgres15 run migrate invoke bench validate build coldstart clean openapi openapi-lint openapi-clients
+.PHONY: help install check lint format typecheck test test-fast test-postgres15 run token migrate invoke bench validate build coldstart clean openapi openapi-lint openapi-clients
 
 help:
 	@echo "make run      - the whole system locally (embedded PostgreSQL, moto DynamoDB, HTTP API)"
+	@echo "make token SCOPES=\"inventory/availability.read ...\" - a bearer token make run's API accepts"
 	@echo "make test     - install everything and run lint, types, the template check and all tests (with coverage)"
 	@echo "make test-fast - the tests without slow, perf and built ones"
 	@echo "make test-postgres15 - the tests that use PostgreSQL, on PostgreSQL 15 (Debian's package)"
@@ -28,7 +29,7 @@ help:
 $(STAMP): requirements-dev.txt layers/dependencies/requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required (found %s)" % sys.version.split()[0]'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "Installing requirements into $(VENV) (first run takes a few minutes)..."
+	@echo "Installing requirements into $(VENV) (first run takes a few minutes)..." >&2
 	@$(BIN)/python -m pip install --quiet --upgrade pip > $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
 	@$(BIN)/python -m pip install --quiet -r requirements-dev.txt >> $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
 	@rm -f $(VENV)/.installed-*
@@ -78,6 +79,11 @@ test-postgres15: install
 
 run: install
 	$(BIN)/python -m devtools.run
+
+# A bearer token for `make run`'s API, signed by the local issuer (.local/jwt_signing_key.json).
+SCOPES ?=
+token: install
+	@$(BIN)/python -m devtools.token --scopes "$(SCOPES)"
 
 migrate: install
 	$(BIN)/python -m devtools.migrate

@@ -8,6 +8,12 @@ what the client gets back.
 The HttpApi's CorsConfiguration is applied as API Gateway applies it (`devtools.cors`): the
 gateway answers a preflight itself, without invoking a function, and adds the configured CORS
 headers to the answers sent to an allowed origin.
+
+Each route's authorizer and scopes are enforced as API Gateway's JWT authorizer enforces them
+(`devtools.authorizer`): 401 without a valid token, 403 without the route's scope, the claims
+in `requestContext.authorizer.jwt` otherwise. The tokens come from the local issuer
+(`devtools.local_issuer`), which stands in for the stack's Cognito pool and is served by the
+same server: its JWKS, its discovery document and its client-credentials token endpoint.
 """
 
 from __future__ import annotations
@@ -16,15 +22,19 @@ import base64
 import json
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from devtools import cors
+from joserfc.jwk import RSAKey
+
+from devtools import authorizer, cors, local_issuer
 from devtools.apigw import http_api_event
-from devtools.template import FunctionSpec, Template
+from devtools.local_issuer import LocalIssuer
+from devtools.template import FunctionSpec, HttpRoute, Template
 
 Invoke = Callable[[FunctionSpec, dict[str, Any]], Any]
 
@@ -116,8 +126,10 @@ class LocalApiServer(ThreadingHTTPServer):
         *,
         quiet: bool = False,
         parameters: Mapping[str, str] | None = None,
+        signing_key: RSAKey | None = None,
     ) -> None:
-        """`parameters` override template parameters' defaults (e.g. `CorsAllowedOrigins`)."""
+        """`parameters` override template parameters' defaults (e.g. `CorsAllowedOrigins`);
+        `signing_key` is the local issuer's key (default: the one kept in `.local/`)."""
         self.template = template
         self.invoke = invoke
         self.quiet = quiet
@@ -125,6 +137,16 @@ class LocalApiServer(ThreadingHTTPServer):
         self.requests_served = 0
         self._count_lock = threading.Lock()
         super().__init__(address, _Handler)
+        self.issuer = LocalIssuer(self.url, signing_key or local_issuer.load_or_create_key())
+        declared = template.jwt_authorizers()
+        self._identity_headers = {
+            name: spec.identity_source.removeprefix("$request.header.").lower()
+            for name, spec in declared.items()
+        }
+        self._authorizer = self.issuer.authorizer_config()
+        for route in template.http_routes:
+            if route.authorizer is not None and route.authorizer not in declared:
+                raise ValueError(f"{route.route_key}: no JWT authorizer {route.authorizer!r}")
 
     @property
     def url(self) -> str:
@@ -138,6 +160,9 @@ class LocalApiServer(ThreadingHTTPServer):
             self.requests_served += 1
         parts = urlsplit(target)
         raw_path = unquote(parts.path) or "/"
+        issued = self._issuer_endpoint(method, raw_path, headers, body)
+        if issued is not None:
+            return issued
         try:
             spec, route, parameters = self.template.function_for(method, raw_path)
         except KeyError:
@@ -147,6 +172,11 @@ class LocalApiServer(ThreadingHTTPServer):
             status, plain, content = _json_error(404, "route_not_found", "No such route.")
             return self._with_cors(headers, (status, list(plain.items()), content))
         event = build_event(route.path, method, raw_path, parts.query, parameters, headers, body)
+        decision = self._authorize(route, headers)
+        if isinstance(decision, authorizer.Refused):
+            return self._with_cors(headers, authorizer.refusal(decision, route.scopes))
+        if decision is not None:
+            event["requestContext"]["authorizer"] = authorizer.event_authorizer(decision)
         try:
             result = self.invoke(spec, event)
         except Exception:  # noqa: BLE001
@@ -157,6 +187,31 @@ class LocalApiServer(ThreadingHTTPServer):
             )
             return self._with_cors(headers, (status, list(plain.items()), content))
         return self._with_cors(headers, _response_parts(result))
+
+    def _authorize(
+        self, route: HttpRoute, headers: list[tuple[str, str]]
+    ) -> authorizer.Allowed | authorizer.Refused | None:
+        """The route's authorizer's decision; None for a public route."""
+        if route.authorizer is None:
+            return None
+        name = self._identity_headers[route.authorizer]
+        value = next((v for k, v in headers if k.lower() == name), None)
+        return authorizer.authorize(value, self._authorizer, route.scopes, time.time())
+
+    def _issuer_endpoint(
+        self, method: str, path: str, headers: list[tuple[str, str]], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        """The local issuer's endpoints (in AWS: the Cognito pool's), None for other paths."""
+        if method == "POST" and path == local_issuer.TOKEN_PATH:
+            return self.issuer.token_endpoint(headers, body)
+        documents = {
+            local_issuer.JWKS_PATH: self.issuer.jwks,
+            local_issuer.DISCOVERY_PATH: self.issuer.openid_configuration,
+        }
+        if method == "GET" and path in documents:
+            content = json.dumps(documents[path]()).encode()
+            return 200, [("Content-Type", "application/json")], content
+        return None
 
     def _with_cors(
         self, request: list[tuple[str, str]], answer: tuple[int, list[tuple[str, str]], bytes]

@@ -192,10 +192,14 @@ def generate_python_client(tools: Toolchain, out: Path, document: Path = OPENAPI
     return out
 
 
-def drive_python_client(tools: Toolchain, client_dir: Path, base_url: str, token: str) -> str:
+def drive_python_client(
+    tools: Toolchain, client_dir: Path, base_url: str, token: str, access_token: str
+) -> str:
     """tests/clients/drive_python_client.py against `base_url`: what it printed."""
     script = CLIENTS_DIR / "drive_python_client.py"
-    return tools.run([tools.python, script, base_url, token], PYTHONPATH=str(client_dir))
+    return tools.run(
+        [tools.python, script, base_url, token, access_token], PYTHONPATH=str(client_dir)
+    )
 
 
 def prepare_typescript(tools: Toolchain, work: Path, document: Path = OPENAPI_PATH) -> Path:
@@ -216,15 +220,20 @@ def typecheck_typescript(tools: Toolchain, work: Path) -> str:
     return tools.run([*tsc, "--project", work, "--strict", "--noEmit"], cwd=work)
 
 
-def run_typescript_demo(tools: Toolchain, work: Path, base_url: str) -> list[str]:
-    """pos_client.ts compiled (no second type check) and its `demo` run by node."""
+def run_typescript_demo(
+    tools: Toolchain, work: Path, base_url: str, client_id: str, client_secret: str
+) -> list[str]:
+    """pos_client.ts compiled (no second type check) and its `demo` run by node, as a POS
+    terminal with its app client's id and secret (it gets its token from /oauth2/token)."""
     tools.run([*tools.node_tool("typescript/bin/tsc"), "--project", work, "--noCheck"], cwd=work)
     script = (
-        "require('./out/pos_client.js').demo(process.argv[1])"
+        "require('./out/pos_client.js').demo(...process.argv.slice(1))"
         ".then((lines) => console.log(JSON.stringify(lines)))"
         ".catch((error) => { console.error(error); process.exit(1); });"
     )
-    output = tools.run([tools.bin_dir / "node", "-e", script, base_url], cwd=work)
+    output = tools.run(
+        [tools.bin_dir / "node", "-e", script, base_url, client_id, client_secret], cwd=work
+    )
     lines: list[str] = json.loads(output.strip().splitlines()[-1])
     return lines
 

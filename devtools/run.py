@@ -25,6 +25,7 @@ from typing import IO, Any
 from devtools.apigw import scheduled_event
 from devtools.lambda_runtime import InProcessFunctions
 from devtools.local_api import LocalApiServer
+from devtools.local_issuer import LOCAL_CLIENTS, LocalIssuer
 from devtools.local_services import LOCAL_DIR, LocalServices, start_services
 from devtools.template import FunctionSpec, Template, load_template
 from devtools.terminal_tables import availability_table, monitor_summary_line, notifications_table
@@ -69,8 +70,12 @@ class LocalRuntime:
             return None
         path = AVAILABILITY_ROUTE.split(" ", 1)[1]
         server = LocalApiServer(("127.0.0.1", 0), self.template, self.functions.invoke)
+        route = next(r for r in self.template.http_routes if r.route_key == AVAILABILITY_ROUTE)
+        token = server.issuer.mint(route.scopes, client_id="local-run")
         try:
-            status, _, body = server.respond("GET", path, [], b"")
+            status, _, body = server.respond(
+                "GET", path, [("Authorization", f"Bearer {token}")], b""
+            )
         finally:
             server.server_close()
         payload = json.loads(body)
@@ -126,14 +131,22 @@ def _example_body(path: str) -> str:
 _EXAMPLE_QUERIES = {"/api/inventory/notifications/cooldowns": "?type=package_unavailable"}
 
 
-def example_commands(url: str, token: str, template: Template) -> list[str]:
-    """A working curl line per route, with ids from the demo bar."""
+# Tokens printed in curl lines last a working day; `make token` prints a fresh one.
+EXAMPLE_TOKEN_LIFETIME_SECONDS = 12 * 3600
+
+
+def example_commands(
+    url: str, cron_token: str, template: Template, issuer: LocalIssuer
+) -> list[str]:
+    """A working curl line per route, with ids from the demo bar and, on the routes behind
+    the authorizer, a token of the local client that has the route's scope."""
     from devtools.demo_data import package_id, product_id
 
     values = {"packageId": str(package_id("Mojito")), "productId": str(product_id("Limes"))}
     lines = []
-    routes = sorted(route.split(" ", 1)[::-1] for route in template.routes)
-    for path, method in routes:
+    routes = sorted((route.path, route.method, route) for route in template.http_routes)
+    tokens: dict[tuple[str, ...], str] = {}
+    for path, method, route in routes:
         concrete = path
         for name, value in values.items():
             concrete = concrete.replace("{" + name + "}", value)
@@ -146,9 +159,26 @@ def example_commands(url: str, token: str, template: Template) -> list[str]:
         elif method != "GET":
             command += f" -X {method}"
         if path.startswith("/api/cron/"):
-            command += f" -H 'Authorization: Bearer {token}'"
+            command += f" -H 'Authorization: Bearer {cron_token}'"
+        elif route.authorizer is not None:
+            if route.scopes not in tokens:
+                tokens[route.scopes] = _client_token(issuer, route.scopes)
+            command += f" -H 'Authorization: Bearer {tokens[route.scopes]}'"
         lines.append(f"  {command} {url}{concrete}{_EXAMPLE_QUERIES.get(path, '')}")
     return lines
+
+
+def _client_token(issuer: LocalIssuer, scopes: tuple[str, ...]) -> str:
+    """A token as the local client holding these scopes would get it from /oauth2/token."""
+    client = next(
+        (c for c in LOCAL_CLIENTS.values() if set(scopes) & set(c.scopes)),
+        None,
+    )
+    if client is None:
+        return issuer.mint(scopes, lifetime=EXAMPLE_TOKEN_LIFETIME_SECONDS)
+    return issuer.mint(
+        client.scopes, client_id=client.client_id, lifetime=EXAMPLE_TOKEN_LIFETIME_SECONDS
+    )
 
 
 def _monitor_loop(
@@ -202,8 +232,20 @@ def main() -> int:
         )
         services.write_state()
         _print(f"\nHTTP API on {server.url} ({len(template.routes)} routes from template.yaml):")
-        for line in example_commands(server.url, services.cron_secret, template):
+        for line in example_commands(server.url, services.cron_secret, template, server.issuer):
             _print(line, out)
+        _print(
+            f'\n  Tokens: make token SCOPES="inventory/availability.read ...", or POST '
+            f"{server.url}/oauth2/token as a local client (devtools/local_issuer.py):",
+            out,
+        )
+        for client in LOCAL_CLIENTS.values():
+            _print(
+                f"    curl -s -u {client.client_id}:{client.client_secret} "
+                f"-d grant_type=client_credentials {server.url}/oauth2/token"
+                f"   # {client.description}: {' '.join(client.scopes)}",
+                out,
+            )
         _print(f"\n  PostgreSQL: psql {services.database_url}", out)
         _print(f"  Cron token (kept in .local/cron_token): {services.cron_secret}", out)
         _print(f"  Function logs: {FUNCTION_LOG.relative_to(LOCAL_DIR.parent)}", out)

@@ -3,7 +3,10 @@
 Run by tests/contract/test_generated_clients.py in the OpenAPI toolchain's throwaway venv, with
 the generated `inventory_client` package on sys.path:
 
-    python drive_python_client.py <base url> <cron token>
+    python drive_python_client.py <base url> <cron token> <access token>
+
+The access token (every scope) goes with each call the JWT authorizer guards, as the
+generated `AuthenticatedClient` sends it; health goes without one.
 
 Each call goes through the generated function and its parsed model (never raw JSON); a failed
 expectation is an AssertionError, an undocumented status an UnexpectedStatus. Prints one line
@@ -69,11 +72,14 @@ def after_cursor(link: str) -> str:
     return parse_qs(urlparse(target).query)["after"][0]
 
 
-def drive(base_url: str, cron_token: str) -> list[str]:
+def drive(base_url: str, cron_token: str, access_token: str) -> list[str]:
     seen: list[str] = []
-    client = Client(base_url=base_url, raise_on_unexpected_status=True, timeout=30)
+    anonymous = Client(base_url=base_url, raise_on_unexpected_status=True, timeout=30)
+    client = AuthenticatedClient(
+        base_url=base_url, token=access_token, raise_on_unexpected_status=True, timeout=30
+    )
 
-    health = expect(get_health.sync_detailed(client=client), HTTPStatus.OK, HealthReportEnvelope)
+    health = expect(get_health.sync_detailed(client=anonymous), HTTPStatus.OK, HealthReportEnvelope)
     assert health.success is True
     assert health.data.healthy
     seen.append(f"getHealth: healthy, postgres {health.data.postgres.status}")
@@ -199,5 +205,5 @@ def drive(base_url: str, cron_token: str) -> list[str]:
 
 
 if __name__ == "__main__":
-    for line in drive(sys.argv[1], sys.argv[2]):
+    for line in drive(sys.argv[1], sys.argv[2], sys.argv[3]):
         print(line)

@@ -68,13 +68,16 @@ export class AvailabilityBoard {
   private etag: string | null = null;
   private readonly items = new Map<string, AvailabilityItem>();
 
-  constructor(private readonly baseUrl: string) {}
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string,
+  ) {}
 
   /** One poll: "changed" after a 200, "unchanged" after a 304 (nothing downloaded). */
   async poll(): Promise<"changed" | "unchanged"> {
     const headers: ListHeaders = this.etag === null ? {} : { "if-none-match": this.etag };
     const response = await fetch(`${this.baseUrl}/api/packages/availability`, {
-      headers: withoutNulls(headers),
+      headers: { ...withoutNulls(headers), Authorization: `Bearer ${this.token}` },
     });
     if (response.status === 304) {
       return "unchanged";
@@ -122,12 +125,43 @@ function withoutNulls(headers: Record<string, string | null | undefined>): Recor
   return sent;
 }
 
+/**
+ * The terminal's access token: the OAuth 2.0 client-credentials grant at the token endpoint
+ * (the stack's TokenEndpoint output in AWS; the local issuer's /oauth2/token under make run).
+ */
+export async function fetchToken(
+  tokenUrl: string,
+  clientId: string,
+  clientSecret: string,
+): Promise<string> {
+  const response = await fetch(tokenUrl, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/x-www-form-urlencoded",
+      Authorization: `Basic ${btoa(`${clientId}:${clientSecret}`)}`,
+    },
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      scope: "inventory/availability.read",
+    }).toString(),
+  });
+  if (response.status !== 200) {
+    throw new Error(`the token endpoint answered ${response.status}`);
+  }
+  const answer = (await response.json()) as { access_token: string; token_type: string };
+  return answer.access_token;
+}
+
 /** Whether the whole cart can be sold at once (shared components summed). */
-export async function validateCart(baseUrl: string, items: CartLine[]): Promise<CartValidation> {
+export async function validateCart(
+  baseUrl: string,
+  token: string,
+  items: CartLine[],
+): Promise<CartValidation> {
   const body: CartBody = { items };
   const response = await fetch(`${baseUrl}/api/pos/cart/validate`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
     body: JSON.stringify(body),
   });
   if (response.status !== 200) {
@@ -150,9 +184,14 @@ export function describeCheck(data: CheckData): string {
 }
 
 /** What the test runs against the local API (demo bar): returns what it saw, line by line. */
-export async function demo(baseUrl: string): Promise<string[]> {
+export async function demo(
+  baseUrl: string,
+  clientId: string,
+  clientSecret: string,
+): Promise<string[]> {
   const seen: string[] = [];
-  const board = new AvailabilityBoard(baseUrl);
+  const token = await fetchToken(`${baseUrl}/oauth2/token`, clientId, clientSecret);
+  const board = new AvailabilityBoard(baseUrl, token);
   seen.push(`first poll: ${await board.poll()} (${board.size} packages)`);
   const again = await board.poll();
   if (again !== "unchanged") {
@@ -167,7 +206,7 @@ export async function demo(baseUrl: string): Promise<string[]> {
   }
   seen.push(`blocked ${soldOutId}: ${reason}`);
 
-  const refused = await validateCart(baseUrl, [{ package_id: soldOutId, quantity: 1 }]);
+  const refused = await validateCart(baseUrl, token, [{ package_id: soldOutId, quantity: 1 }]);
   if (refused.valid || refused.shortages.length === 0) {
     throw new Error("a cart with a sold-out package was accepted");
   }
@@ -177,7 +216,7 @@ export async function demo(baseUrl: string): Promise<string[]> {
   if (first === undefined) {
     throw new Error("the demo bar has nothing to sell");
   }
-  const cart = await validateCart(baseUrl, [{ package_id: first.package_id, quantity: 1 }]);
+  const cart = await validateCart(baseUrl, token, [{ package_id: first.package_id, quantity: 1 }]);
   if (!cart.valid) {
     throw new Error(`a sellable package was refused: ${JSON.stringify(cart.shortages)}`);
   }

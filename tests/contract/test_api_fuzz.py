@@ -32,6 +32,7 @@ from schemathesis.specs.openapi.checks import (
 
 from devtools.local_api import LocalApiServer
 from devtools.openapi import OPENAPI_PATH
+from tests.support.local_api import token_for
 
 MIN_REQUESTS = 1000
 EXAMPLES_PER_OPERATION_AND_MODE = 110
@@ -81,7 +82,7 @@ def _fuzz(operation: Any, mode: GenerationMode, base_url: str, log: FuzzLog) -> 
     )
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case: Any) -> None:
-        response = case.call(base_url=base_url, timeout=30)
+        response = case.call(base_url=base_url, timeout=30, headers=_bearer(case, base_url))
         log.requests += 1
         try:
             case.validate_response(response, checks=CHECKS)
@@ -94,6 +95,15 @@ def _fuzz(operation: Any, mode: GenerationMode, base_url: str, log: FuzzLog) -> 
         run()
     label = f"{operation.label} [{mode.value}]"
     log.seconds[label] = time.perf_counter() - started
+
+
+def _bearer(case: Any, base_url: str) -> dict[str, str]:
+    """A token with every scope, so the requests reach the handlers past the authorizer
+    (tests/integration/handlers/test_local_authorizer.py tests the authorizer); none when the
+    case sends its own Authorization (the cron route's scheme)."""
+    if any(name.lower() == "authorization" for name in case.headers or {}):
+        return {}
+    return {"Authorization": f"Bearer {token_for(base_url)}"}
 
 
 @pytest.mark.slow
@@ -181,7 +191,9 @@ def test_hostile_input_gets_a_documented_4xx_never_a_5xx(local_api: LocalApiServ
     ] + [schema[_LIST]["GET"].Case(query={"after": cursor}) for cursor in HOSTILE_CURSORS]
     refused: list[str] = []
     for case in cases:
-        response = case.call(base_url=local_api.url, timeout=30)
+        response = case.call(
+            base_url=local_api.url, timeout=30, headers=_bearer(case, local_api.url)
+        )
         try:
             case.validate_response(response, checks=checks)
         except (FailureGroup, AssertionError) as failure:

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from devtools.local_api import LocalApiServer
+from devtools.local_issuer import LOCAL_CLIENTS
 from devtools.openapi import OPENAPI_PATH
 from devtools.openapi_clients import (
     Toolchain,
@@ -30,7 +31,7 @@ from devtools.openapi_clients import (
     toolchain,
     typecheck_typescript,
 )
-from tests.support.local_api import CRON_TOKEN
+from tests.support.local_api import CRON_TOKEN, token_for
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +70,9 @@ def test_the_generated_python_client_drives_every_route(
 ) -> None:
     client_dir = generate_python_client(tools, tmp_path / "python")
 
-    output = drive_python_client(tools, client_dir, local_api.url, CRON_TOKEN)
+    output = drive_python_client(
+        tools, client_dir, local_api.url, CRON_TOKEN, token_for(local_api.url)
+    )
 
     print(output)
     driven = {line.split(":", 1)[0] for line in output.splitlines()}
@@ -82,7 +85,8 @@ def test_a_typed_typescript_client_passes_tsc_strict_and_polls_blocks_and_valida
     work = prepare_typescript(tools, tmp_path / "typescript")
     typecheck_typescript(tools, work)
 
-    seen = run_typescript_demo(tools, work, local_api.url)
+    pos = LOCAL_CLIENTS["local-pos-terminal"]
+    seen = run_typescript_demo(tools, work, local_api.url, pos.client_id, pos.client_secret)
 
     print("\n".join(seen))
     assert seen[1] == "second poll: unchanged"  # If-None-Match answered 304

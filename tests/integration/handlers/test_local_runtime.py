@@ -154,7 +154,7 @@ def test_every_curl_line_make_run_prints_succeeds(local_api: LocalApiServer) -> 
     from devtools.template import load_template
 
     failing = []
-    for line in example_commands(local_api.url, CRON_TOKEN, load_template()):
+    for line in example_commands(local_api.url, CRON_TOKEN, load_template(), local_api.issuer):
         command = [*shlex.split(line), "-o", "/dev/null", "-w", "%{http_code}"]
         status = subprocess.run(command, capture_output=True, text=True, timeout=60).stdout
         if not status.startswith("2"):
