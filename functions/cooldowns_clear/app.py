@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from inventory.callers import caller_of
 from inventory.http import ERROR_RESPONSES, build_app, reject_unknown_query_parameters
 from inventory.models.checks import CooldownsCleared, CooldownsClearedEnvelope
 from inventory.observability import logger, metrics
@@ -35,13 +36,22 @@ def clear_cooldowns(
     ] = False,
 ) -> CooldownsClearedEnvelope:
     reject_unknown_query_parameters(app.current_event, {"type", "reference_id", "all"})
+    caller = caller_of(app.current_event.raw_event)
     cleared = manual_checks.clear_cooldowns(type=type, reference_id=reference_id, everything=all)
     logger.info(
         "Cooldowns cleared",
-        extra={"cleared": cleared, "type": type, "reference_id": str(reference_id or "")},
+        extra={
+            "cleared": cleared,
+            "type": type,
+            "reference_id": str(reference_id or ""),
+            "all": all,
+            **caller.log_fields(),
+        },
     )
     return CooldownsClearedEnvelope(
-        data=CooldownsCleared(cleared=cleared, type=type, reference_id=reference_id)
+        data=CooldownsCleared(
+            cleared=cleared, type=type, reference_id=reference_id, cleared_by=caller.label
+        )
     )
 
 

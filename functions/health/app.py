@@ -1,4 +1,9 @@
-"""GET /api/health: whether PostgreSQL and the cooldown table answer (503 when one does not)."""
+"""GET /api/health: up (200) or down (503), for anyone: the route is public (no authorizer).
+
+A public route cannot trust a token (the gateway validated none), so the answer is the same
+for every caller and names no dependency; which one failed, its latency and the reason go to
+the function's log ("Health check failed", from services/health).
+"""
 
 from typing import Any
 
@@ -9,7 +14,7 @@ from inventory.data.cooldowns import get_cooldown_store
 from inventory.data.db import database
 from inventory.errors import DependencyUnavailableError
 from inventory.http import ERROR_RESPONSES, build_app
-from inventory.models.health import HealthReportEnvelope
+from inventory.models.health import HealthStatus, HealthStatusEnvelope
 from inventory.observability import logger, metrics
 from inventory.services.health import check_health
 
@@ -20,14 +25,15 @@ app = build_app()
     "/api/health",
     operation_id="getHealth",
     tags=["Health"],
-    summary="Whether PostgreSQL and the cooldown table answer",
+    summary="Up or down (PostgreSQL and the cooldown table answer)",
     responses=ERROR_RESPONSES,
 )
-def get_health() -> HealthReportEnvelope:
+def get_health() -> HealthStatusEnvelope:
+    # check_health logs each failed dependency ("Health check failed", its name and reason).
     report = check_health(database, get_cooldown_store())
     if not report.healthy:
-        raise DependencyUnavailableError(report.failure_summary())
-    return HealthReportEnvelope(data=report)
+        raise DependencyUnavailableError("The service is down.")
+    return HealthStatusEnvelope(data=HealthStatus())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

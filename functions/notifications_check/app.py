@@ -7,6 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory import deadline
+from inventory.callers import caller_of
 from inventory.http import BODY_ERROR_RESPONSES, ERROR_RESPONSES, build_app
 from inventory.models.checks import (
     CooldownStatsEnvelope,
@@ -35,6 +36,14 @@ def post_notification_check(
     # `| None`, so the document offers the plain object as a body a client may leave out.
     request: Annotated[NotificationCheckRequest, Body(default_factory=NotificationCheckRequest)],
 ) -> NotificationCheckEnvelope:
+    caller = caller_of(app.current_event.raw_event)
+    logger.info(
+        "Manual check requested",
+        extra={
+            "request": request.model_dump(mode="json", exclude_none=True),
+            **caller.log_fields(),
+        },
+    )
     return NotificationCheckEnvelope(
         data=manual_checks.run_check(request, deadline=deadline.for_invocation(app.lambda_context))
     )

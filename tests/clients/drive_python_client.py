@@ -44,7 +44,7 @@ from inventory_client.models import (
     CooldownStatsEnvelope,
     ErrorEnvelope,
     FullCheck,
-    HealthReportEnvelope,
+    HealthStatusEnvelope,
     MonitorResultEnvelope,
     NotificationCheckEnvelope,
     NotificationCheckRequest,
@@ -79,7 +79,7 @@ def drive(base_url: str, cron_token: str, access_token: str) -> list[str]:
         base_url=base_url, token=access_token, raise_on_unexpected_status=True, timeout=30
     )
 
-    health = expect(get_health.sync_detailed(client=anonymous), HTTPStatus.OK, HealthReportEnvelope)
+    health = expect(get_health.sync_detailed(client=anonymous), HTTPStatus.OK, HealthStatusEnvelope)
     assert health.success is True
     assert health.data.healthy
     seen.append(f"getHealth: healthy, postgres {health.data.postgres.status}")

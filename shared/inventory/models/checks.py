@@ -68,6 +68,10 @@ class CooldownsCleared(BaseModel):
     cleared: int = Field(description="Cooldown entries deleted.")
     type: NotificationType | None = None
     reference_id: UUID | None = None
+    cleared_by: str | None = Field(
+        default=None,
+        description="Who cleared them: the token's app client (client_id), else its subject.",
+    )
 
 
 CheckData = Annotated[PackageCheck | BottleneckCheck | FullCheck, Field(discriminator="type")]

@@ -37,3 +37,14 @@ class HealthReport(BaseModel):
 # generated client's class (one module per route's models, so a function imports only its own).
 class HealthReportEnvelope(Envelope[HealthReport]):
     """Each dependency's state; served only when both answer (503 otherwise)."""
+
+
+class HealthStatus(BaseModel):
+    """What anyone may learn without a token: the service is up. Down is a 503 without
+    details; which dependency failed, and why, goes to the function's log."""
+
+    status: Literal["up"] = "up"
+
+
+class HealthStatusEnvelope(Envelope[HealthStatus]):
+    """Up (200); down is a 503 that names no dependency."""

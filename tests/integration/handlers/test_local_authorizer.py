@@ -142,3 +142,12 @@ def test_no_log_line_holds_a_token(
         assert token not in logged
         signature = token.split(".")[-1]
         assert not signature or signature not in logged  # not even the signature
+
+
+def test_the_validated_claims_reach_the_handler_which_says_who_cleared(
+    local_api: LocalApiServer,
+) -> None:
+    token = token_for(local_api.url, (MANAGE,), client_id="local-manager", sub="local-manager")
+    status, _, body = request(local_api.url + CLEAR, method="DELETE", token=token)
+    assert status == 200
+    assert body["data"]["cleared_by"] == "local-manager"

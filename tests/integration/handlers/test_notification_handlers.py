@@ -403,14 +403,26 @@ def test_clearing_one_type_lets_those_alerts_be_sent_again(
 
 
 def test_clearing_by_reference_and_clearing_all(
-    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+    bar: psycopg.Connection[Any],
+    lambda_context: FakeLambdaContext,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     _check({}, lambda_context)
     by_reference = http_event("cooldowns_clear.json", query={"reference_id": str(TOWER.package_id)})
+    client_id = by_reference["requestContext"]["authorizer"]["jwt"]["claims"]["client_id"]
+    caplog.clear()
     assert response_json(cooldowns_clear.lambda_handler(by_reference, lambda_context)) == {
         "success": True,
-        "data": {"cleared": 1, "type": None, "reference_id": str(TOWER.package_id)},
+        "data": {
+            "cleared": 1,
+            "type": None,
+            "reference_id": str(TOWER.package_id),
+            "cleared_by": client_id,
+        },
     }
+    (line,) = [record for record in caplog.records if record.getMessage() == "Cooldowns cleared"]
+    logged = (getattr(line, "caller_client_id", None), getattr(line, "reference_id", None))
+    assert logged == (client_id, str(TOWER.package_id))
     everything = http_event("cooldowns_clear.json", query={"all": "true"})
     cleared = response_json(cooldowns_clear.lambda_handler(everything, lambda_context))
     assert cleared["data"]["cleared"] == 2
@@ -463,27 +475,30 @@ def test_clearing_with_a_bad_parameter_is_refused_naming_it(
 # --- GET /api/health ---------------------------------------------------------------------
 
 
-def test_health_is_ok_when_both_dependencies_answer(
+def test_health_says_up_and_nothing_more_when_both_dependencies_answer(
     db: psycopg.Connection[Any], cooldown_table: str, lambda_context: FakeLambdaContext
 ) -> None:
     response = health.lambda_handler(load_event("health.json"), lambda_context)
     assert response["statusCode"] == 200
-    data = response_json(response)["data"]
-    assert data["healthy"] is True
-    assert (data["postgres"]["status"], data["cooldown_table"]["status"]) == ("ok", "ok")
+    assert response_json(response)["data"] == {"status": "up"}
 
 
-def test_health_is_503_when_the_cooldown_table_does_not_answer(
+def test_health_is_a_503_naming_no_dependency_and_the_log_says_which(
     db: psycopg.Connection[Any],
     cooldown_table: str,
     service_env: pytest.MonkeyPatch,
     lambda_context: FakeLambdaContext,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     service_env.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{services.free_port()}")
     get_cooldown_store.cache_clear()
     response = health.lambda_handler(load_event("health.json"), lambda_context)
     assert response["statusCode"] == 503
-    assert "cooldown_table" in response_json(response)["error"]["message"]
+    body = response["body"]
+    assert "cooldown" not in body
+    assert "postgres" not in body.lower()
+    failed = [r for r in caplog.records if r.getMessage() == "Health check failed"]
+    assert [getattr(record, "dependency", None) for record in failed] == ["cooldown_table"]
 
 
 def test_scheduled_run_publishes_emf_metrics(
