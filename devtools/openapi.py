@@ -5,7 +5,10 @@ own document (Powertools `get_openapi_json_schema`, with the security schemes th
 declares in `OPENAPI_SECURITY_SCHEMES`); paths, component schemas and security schemes are
 merged, schemas nothing refers to are dropped, keys are sorted so the committed file diffs
 cleanly. Operation ids, tags and schema names come from the handlers and models; the few rules
-the generator adds itself are `_required_constants` and `_public_operation`.
+the generator adds itself are `_required_constants`, `_public_operation` and, from
+template.yaml's JWT authorizer, `_with_access_control`: the OAuth 2.0 client-credentials
+scheme with the resource server's scopes, each protected operation's scopes and API Gateway's
+401/403 answers.
 
 Usage: python -m devtools.openapi [--check]   (writes openapi.json; --check only compares)
 """
@@ -27,6 +30,10 @@ TITLE = "Inventory automation API"
 DESCRIPTION = (
     "Real-time package availability for the POS, stock notifications and the monitor job of "
     "a bar or restaurant inventory.\n\n"
+    "Every operation but the health check and the cron route needs an OAuth 2.0 access token "
+    "with its scope (`inventoryOAuth`), checked by API Gateway before any handler runs: 401 "
+    '`{"message": "Unauthorized"}` without a valid one, 403 `{"message": "Forbidden"}` '
+    "without the scope.\n\n"
     'Every response is JSON: `{"success": true, "data": ...}` or `{"success": false, '
     '"error": {"code", "message"}}` with 400 (malformed parameter or body), 401 (missing or '
     "wrong credentials), 404 (unknown id), 422 (well-formed but invalid), 503 (a dependency is "
@@ -43,6 +50,21 @@ TAGS = (
     ("Health", "Whether the service's dependencies answer."),
 )
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+OAUTH_SCHEME = "inventoryOAuth"
+LOCAL_TOKEN_URL = "http://127.0.0.1:3000/oauth2/token"  # noqa: S105 (a URL)
+_GATEWAY_REFUSALS = {
+    "401": (
+        "GatewayUnauthorized",
+        "Unauthorized",
+        "API Gateway's JWT authorizer: no token, or one it cannot accept (signature, issuer, "
+        "audience, expiry); `www-authenticate` says why",
+    ),
+    "403": (
+        "GatewayForbidden",
+        "Forbidden",
+        "API Gateway's JWT authorizer: a valid token without one of the operation's scopes",
+    ),
+}
 
 
 def _version() -> str:
@@ -112,7 +134,8 @@ def _sorted_responses(operation: dict[str, Any]) -> dict[str, Any]:
 
 def _public_operation(operation: dict[str, Any]) -> dict[str, Any]:
     """An operation that declares no security says so (`security: []`): public, not forgotten.
-    Only the cron route has its own token today (SPEC §6)."""
+    The cron route has its own token (SPEC §6); the authorizer's routes get theirs from
+    `_with_access_control`."""
     operation.setdefault("security", [])
     return operation
 
@@ -211,8 +234,92 @@ def merge(documents: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     return merged
 
 
+def _scope_descriptions(template: Template) -> dict[str, str]:
+    """Every scope the template's Cognito resource server declares, with its description."""
+    scopes: dict[str, str] = {}
+    for resource in (template.raw.get("Resources") or {}).values():
+        if resource.get("Type") != "AWS::Cognito::UserPoolResourceServer":
+            continue
+        properties = resource.get("Properties") or {}
+        for scope in properties.get("Scopes") or []:
+            name = f"{properties['Identifier']}/{scope['ScopeName']}"
+            scopes[name] = str(scope.get("ScopeDescription", name))
+    return scopes
+
+
+def _with_access_control(document: dict[str, Any], template: Template) -> dict[str, Any]:
+    """The template's authorizer in the document: the scheme, each operation's scopes (any
+    one suffices, as API Gateway checks them), API Gateway's 401 and 403 bodies."""
+    routes = {(route.method.lower(), route.path): route for route in template.http_routes}
+    scopes = _scope_descriptions(template)
+    protected = False
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            route = routes.get((method, path))
+            if route is None or route.authorizer is None:
+                continue
+            if operation.get("security"):
+                raise ValueError(f"{method.upper()} {path}: its own security and the authorizer")
+            unknown = set(route.scopes) - set(scopes)
+            if unknown:
+                raise ValueError(f"{method.upper()} {path}: scopes {unknown} not declared")
+            protected = True
+            # One requirement per scope: alternatives, as any one of the route's scopes will do.
+            operation["security"] = [{OAUTH_SCHEME: [scope]} for scope in route.scopes] or [
+                {OAUTH_SCHEME: []}
+            ]
+            for status, (schema, _, description) in _GATEWAY_REFUSALS.items():
+                operation["responses"][status] = {
+                    "description": description,
+                    "headers": {
+                        "www-authenticate": {
+                            "description": 'The Bearer challenge, e.g. `Bearer scope="" '
+                            'error="invalid_token" error_description="the token has expired"`.',
+                            "schema": {"type": "string"},
+                        }
+                    },
+                    "content": {
+                        "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}
+                    },
+                }
+            operation["responses"] = {
+                code: operation["responses"][code] for code in sorted(operation["responses"])
+            }
+    if not protected:
+        return document
+    components = document["components"]
+    for schema, message, description in _GATEWAY_REFUSALS.values():
+        components["schemas"][schema] = {
+            "title": schema,
+            "description": description + ".",
+            "type": "object",
+            "properties": {"message": {"type": "string", "const": message}},
+            "required": ["message"],
+            "examples": [{"message": message}],
+        }
+    components["schemas"] = {
+        name: components["schemas"][name] for name in sorted(components["schemas"])
+    }
+    components["securitySchemes"][OAUTH_SCHEME] = {
+        "type": "oauth2",
+        "description": (
+            "API Gateway's JWT authorizer. Get an access token with the client-credentials "
+            "grant from the stack's Cognito token endpoint (output `TokenEndpoint`; the app "
+            "client's id and secret as HTTP Basic) or your own IdP, and send it as "
+            "`Authorization: Bearer <token>`. Under `make run`, the local issuer's endpoint "
+            "below (or `make token`)."
+        ),
+        "flows": {"clientCredentials": {"tokenUrl": LOCAL_TOKEN_URL, "scopes": scopes}},
+    }
+    components["securitySchemes"] = {
+        name: components["securitySchemes"][name] for name in sorted(components["securitySchemes"])
+    }
+    return document
+
+
 def generate(template: Template | None = None) -> dict[str, Any]:
-    return merge(list(function_documents(template or load_template())))
+    template = template or load_template()
+    return _with_access_control(merge(list(function_documents(template))), template)
 
 
 def render(document: dict[str, Any]) -> str:

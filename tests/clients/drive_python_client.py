@@ -81,8 +81,7 @@ def drive(base_url: str, cron_token: str, access_token: str) -> list[str]:
 
     health = expect(get_health.sync_detailed(client=anonymous), HTTPStatus.OK, HealthStatusEnvelope)
     assert health.success is True
-    assert health.data.healthy
-    seen.append(f"getHealth: healthy, postgres {health.data.postgres.status}")
+    seen.append(f"getHealth: {health.data.status}")
 
     # Availability: the whole list, a conditional GET, pages, one package, an unknown one.
     listed = list_package_availability.sync_detailed(client=client)

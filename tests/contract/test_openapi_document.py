@@ -61,3 +61,34 @@ def test_document_references_only_schemas_it_defines(committed: dict[str, Any]) 
 
     assert referenced <= set(schemas)
     assert set(schemas) <= referenced, "unused schemas are pruned"
+
+
+def test_each_operation_requires_the_scopes_the_template_gives_its_route(
+    committed: dict[str, Any],
+) -> None:
+    for route in load_template().http_routes:
+        operation = committed["paths"][route.path][route.method.lower()]
+        if route.authorizer is None:
+            continue
+        assert operation["security"] == [{"inventoryOAuth": [scope]} for scope in route.scopes]
+        assert {"401", "403"} <= set(operation["responses"]), route.route_key
+
+
+def test_public_operations_say_so_and_the_cron_route_keeps_its_two_schemes(
+    committed: dict[str, Any],
+) -> None:
+    assert committed["paths"]["/api/health"]["get"]["security"] == []
+    cron = committed["paths"]["/api/cron/inventory-monitor"]["get"]
+    assert cron["security"] == [{"cronBearer": []}, {"cronToken": []}]
+
+
+def test_the_oauth2_scheme_offers_client_credentials_with_every_scope(
+    committed: dict[str, Any],
+) -> None:
+    scheme = committed["components"]["securitySchemes"]["inventoryOAuth"]
+    assert scheme["type"] == "oauth2"
+    flow = scheme["flows"]["clientCredentials"]
+    assert flow["tokenUrl"].endswith("/oauth2/token")
+    used = {scope for route in load_template().http_routes for scope in route.scopes}
+    assert used <= set(flow["scopes"])
+    assert "inventory/sales.write" in flow["scopes"]
