@@ -127,7 +127,7 @@ class LocalIssuer:
         self,
         scopes: Iterable[str],
         *,
-        client_id: str = "local-cli",
+        client_id: str = "local-pos-terminal",  # an audience the local authorizer accepts
         now: float | None = None,
         lifetime: int = TOKEN_LIFETIME_SECONDS,
         extra: Mapping[str, Any] | None = None,

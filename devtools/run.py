@@ -71,7 +71,7 @@ class LocalRuntime:
         path = AVAILABILITY_ROUTE.split(" ", 1)[1]
         server = LocalApiServer(("127.0.0.1", 0), self.template, self.functions.invoke)
         route = next(r for r in self.template.http_routes if r.route_key == AVAILABILITY_ROUTE)
-        token = server.issuer.mint(route.scopes, client_id="local-run")
+        token = _client_token(server.issuer, route.scopes)
         try:
             status, _, body = server.respond(
                 "GET", path, [("Authorization", f"Bearer {token}")], b""
@@ -174,7 +174,7 @@ def _client_token(issuer: LocalIssuer, scopes: tuple[str, ...]) -> str:
         (c for c in LOCAL_CLIENTS.values() if set(scopes) & set(c.scopes)),
         None,
     )
-    if client is None:
+    if client is None:  # no local client holds them: the POS terminal's token, then a 403
         return issuer.mint(scopes, lifetime=EXAMPLE_TOKEN_LIFETIME_SECONDS)
     return issuer.mint(
         client.scopes, client_id=client.client_id, lifetime=EXAMPLE_TOKEN_LIFETIME_SECONDS

@@ -36,8 +36,11 @@ def caller_of(event: Mapping[str, Any]) -> Caller:
     claims = jwt.get("claims") if isinstance(jwt, Mapping) else None
     if not isinstance(claims, Mapping):
         return Caller(sub=None, client_id=None)
-    sub, client_id = claims.get("sub"), claims.get("client_id")
     return Caller(
-        sub=sub if isinstance(sub, str) and sub else None,
-        client_id=client_id if isinstance(client_id, str) and client_id else None,
+        sub=_identifier(claims.get("sub")), client_id=_identifier(claims.get("client_id"))
     )
+
+
+def _identifier(value: Any) -> str | None:
+    # NUL never reaches an answer as text: it marks exact numbers (models/numbers.py).
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) and value else None

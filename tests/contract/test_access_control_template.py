@@ -149,3 +149,15 @@ def test_outputs_give_the_token_endpoint_and_client_ids_but_never_a_secret() -> 
     assert outputs["PosClientId"]["Value"] == {"Ref": "PosClient"}
     assert outputs["ManagerClientId"]["Value"] == {"Ref": "ManagerClient"}
     assert "ClientSecret" not in repr([output["Value"] for output in outputs.values()])
+
+
+def test_an_external_issuer_cannot_be_deployed_without_an_audience() -> None:
+    # Without one, the authorizer's audience would be [""] and refuse every token.
+    from tests.support.dynamo import load_template as load_raw_template
+
+    rule = load_raw_template()["Rules"]["ExternalIssuerNeedsAudience"]
+    assert rule["RuleCondition"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ExternalIssuerUrl"}, ""]}]
+    }
+    [assertion] = rule["Assertions"]
+    assert assertion["Assert"] == {"Fn::Not": [{"Fn::Contains": [{"Ref": "ExternalAudience"}, ""]}]}

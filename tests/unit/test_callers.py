@@ -25,3 +25,8 @@ def test_an_event_without_an_authorizer_has_no_caller() -> None:
     assert caller == Caller(sub=None, client_id=None)
     assert caller.log_fields() == {}
     assert caller.label == "unknown"
+
+
+def test_a_claim_holding_nul_is_kept_without_it() -> None:
+    event = {"requestContext": {"authorizer": {"jwt": {"claims": {"sub": "\x001.5"}}}}}
+    assert caller_of(event).sub == "\ufffd1.5"

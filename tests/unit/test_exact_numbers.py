@@ -58,3 +58,11 @@ def test_a_non_finite_quantity_is_an_error_not_invalid_json() -> None:
 def test_the_schema_says_number() -> None:
     schema = Figures.model_json_schema(mode="serialization")
     assert schema["properties"]["amount"] == {"type": "number", "title": "Amount"}
+
+
+@pytest.mark.parametrize("text", ['x"\x001.5', 'a"\x002"b'])
+def test_a_string_with_an_escaped_quote_before_nul_and_digits_stays_text(text: str) -> None:
+    # Only a value is unquoted, never the inside of a string (callers.py keeps NUL out of the
+    # identifiers an answer echoes, so no string starts with one).
+    body = json.dumps({"note": text, "amount": 1}, separators=(",", ":")).encode()
+    assert json.loads(exact_json(body)) == {"note": text, "amount": 1}

@@ -17,8 +17,10 @@ from typing import Annotated, Any
 from pydantic import PlainSerializer, WithJsonSchema
 
 _MARK = "\x00"
-# How JSON writes a marked string: the NUL escaped, then the decimal's digits.
-_MARKED = re.compile(rb'"\\u0000(-?[0-9]+(?:\.[0-9]+)?(?:E[-+]?[0-9]+)?)"')
+# How JSON writes a marked string: the NUL escaped, then the decimal's digits; only as a value
+# (after `:`, `,` or `[` in compact JSON, as both serializers write it), never inside a string
+# that holds an escaped quote.
+_MARKED = re.compile(rb'(?<=[:,\[])"\\u0000(-?[0-9]+(?:\.[0-9]+)?(?:E[-+]?[0-9]+)?)"')
 
 
 def json_number(value: Decimal) -> int | float:

@@ -160,3 +160,21 @@ def test_every_curl_line_make_run_prints_succeeds(local_api: LocalApiServer) -> 
         if not status.startswith("2"):
             failing.append(f"{status}: {line.strip()}")
     assert failing == []
+
+
+def test_make_run_reads_the_availability_table_through_the_authorizer(
+    db: psycopg.Connection[Any], database_url: str, moto_endpoint: str
+) -> None:
+    # `make run` prints this table at start; its token must be one the local authorizer takes
+    # (it was minted for a client id outside the audience, and the table silently vanished).
+    from devtools.local_services import LocalServices
+    from devtools.run import LocalRuntime
+    from devtools.template import load_template
+
+    load_demo(db)
+    services = LocalServices(
+        database_url=database_url, dynamodb_endpoint=moto_endpoint, cron_secret="x", resources={}
+    )
+    items = LocalRuntime(load_template(), services, log=None).availability()
+    assert items is not None
+    assert {"Mojito", "Cuba Libre"} <= {item["package_name"] for item in items}
