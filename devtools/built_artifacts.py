@@ -12,7 +12,6 @@ only difference from what `sam build` makes for a deployment.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import importlib.util
 import json
@@ -21,12 +20,12 @@ import platform
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devtools.file_lock import exclusive
 from devtools.template import ROOT, FunctionSpec, Template, parse_template
 
 LAMBDA_PYTHON = "3.13"
@@ -100,18 +99,6 @@ def sources_fingerprint(root: Path = ROOT, architecture: str | None = None) -> s
     return digest.hexdigest()
 
 
-@contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """One builder at a time across processes (pytest-xdist workers share the build)."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def build_for_host(build_root: Path = HOST_BUILD_ROOT) -> Path:
     """`sam build` (cached, parallel, no Docker) for this machine's architecture; the build dir.
 
@@ -130,7 +117,7 @@ def build_for_host(build_root: Path = HOST_BUILD_ROOT) -> Path:
     architecture = host_architecture()
     build_dir = build_root / "build"
     stamp = build_root / "sources.sha256"
-    with _exclusive(build_root / ".lock"):
+    with exclusive(build_root / ".lock"):
         fingerprint = sources_fingerprint(ROOT, architecture)
         if stamp.exists() and stamp.read_text() == fingerprint and build_dir.is_dir():
             return build_dir

@@ -16,19 +16,18 @@ Usage: python -m devtools.openapi_clients lint       (openapi-spec-validator, re
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devtools.file_lock import exclusive
 from devtools.openapi import OPENAPI_PATH
 from devtools.template import ROOT
 
@@ -121,22 +120,11 @@ def _key() -> str:
     return digest.hexdigest()[:16]
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def toolchain() -> Toolchain:
     """The installed toolchain, installing it first when its pins have no copy yet."""
     tools = Toolchain(CACHE_DIR / _key())
     ready = tools.home / ".ready"
-    with _locked(CACHE_DIR / ".lock"):
+    with exclusive(CACHE_DIR / ".lock"):
         if ready.exists():
             return tools
         for stale in CACHE_DIR.iterdir():

@@ -123,6 +123,15 @@ def cooldown_table(moto_endpoint: str, service_env: pytest.MonkeyPatch) -> Itera
 
 
 @pytest.fixture
+def demo_bar(db: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+    """The demo bar (devtools/demo_data.py) in the test's database."""
+    from devtools.demo_data import load_demo
+
+    load_demo(db)
+    return db
+
+
+@pytest.fixture
 def local_api(
     db: psycopg.Connection[Any], database_url: str, moto_endpoint: str, cooldown_table: str
 ) -> Iterator[Any]:
@@ -139,3 +148,17 @@ def local_api(
     }
     with running_local_api(connections) as server:
         yield server
+
+
+@pytest.fixture
+def invocations(local_api: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The logical ids of the functions the local API invokes during the test."""
+    called: list[str] = []
+    invoke = local_api.invoke
+
+    def counting(spec: Any, event: dict[str, Any]) -> Any:
+        called.append(spec.logical_id)
+        return invoke(spec, event)
+
+    monkeypatch.setattr(local_api, "invoke", counting)
+    return called

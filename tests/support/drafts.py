@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from inventory.rules.alert_types import Alert, NotificationDraft
+from inventory.rules.alert_types import (
+    Alert,
+    NotificationDraft,
+    NotificationType,
+    Priority,
+    ReferenceType,
+)
 from inventory.rules.alerts import Evaluation, bottleneck_alerts, package_alerts, stockout_alerts
 
 
@@ -26,3 +33,22 @@ stockout_drafts = _written(stockout_alerts)
 def drafts_of(evaluation: Evaluation) -> tuple[NotificationDraft, ...]:
     """Every alert of an evaluation written out (each call writes them again)."""
     return tuple(alert.draft() for alert in evaluation.alerts)
+
+
+def draft(
+    name: str, type: NotificationType = NotificationType.PACKAGE_UNAVAILABLE
+) -> NotificationDraft:
+    return NotificationDraft(
+        type=type,
+        priority=Priority.URGENT,
+        reference_type=ReferenceType.PACKAGE,
+        reference_id=uuid.uuid5(uuid.NAMESPACE_OID, name),
+        title=f"{name} cannot be sold",
+        message=f"{name} cannot be sold.",
+    )
+
+
+def alert(name: str, type: NotificationType = NotificationType.PACKAGE_UNAVAILABLE) -> Alert:
+    """An alert whose draft is already written."""
+    written = draft(name, type)
+    return Alert(written.cooldown_key, lambda: written)

@@ -100,3 +100,8 @@ def request(
             return response.status, dict(response.headers), json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), json.loads(error.read() or b"null")
+
+
+def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Response headers by lower-case name (HTTP names are case-insensitive)."""
+    return {name.lower(): value for name, value in headers.items()}

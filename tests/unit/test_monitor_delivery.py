@@ -14,32 +14,12 @@ from inventory.rules.alert_types import (
     CooldownKey,
     NotificationDraft,
     NotificationType,
-    Priority,
-    ReferenceType,
 )
 from inventory.services.delivery import Delivery, deliver
+from tests.support.drafts import alert, draft
 from tests.support.fakes import DeadlineAfter, InMemoryCooldownStore
 
 NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
-
-
-def draft(
-    name: str, type: NotificationType = NotificationType.PACKAGE_UNAVAILABLE
-) -> NotificationDraft:
-    return NotificationDraft(
-        type=type,
-        priority=Priority.URGENT,
-        reference_type=ReferenceType.PACKAGE,
-        reference_id=uuid.uuid5(uuid.NAMESPACE_OID, name),
-        title=f"{name} cannot be sold",
-        message=f"{name} cannot be sold.",
-    )
-
-
-def alert(name: str, type: NotificationType = NotificationType.PACKAGE_UNAVAILABLE) -> Alert:
-    """An alert whose draft is already written."""
-    written = draft(name, type)
-    return Alert(written.cooldown_key, lambda: written)
 
 
 class RecordingInserter:

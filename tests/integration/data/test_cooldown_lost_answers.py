@@ -21,15 +21,13 @@ from inventory.data.cooldowns import ClaimOutcome
 from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
 from inventory.data.cooldowns.dynamodb_client import create_dynamodb_client
 from inventory.rules.alert_types import (
-    Alert,
     CooldownKey,
     NotificationDraft,
     NotificationType,
-    Priority,
-    ReferenceType,
 )
 from inventory.services.delivery import Delivery, deliver
 from tests.support import dynamo
+from tests.support.drafts import alert
 from tests.support.fault_proxy import AnswerDroppingProxy, answer_dropping_proxy
 
 NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
@@ -61,18 +59,6 @@ def key() -> CooldownKey:
     return CooldownKey(NotificationType.PACKAGE_UNAVAILABLE, uuid.uuid4())
 
 
-def alert() -> Alert:
-    written = NotificationDraft(
-        type=NotificationType.PACKAGE_UNAVAILABLE,
-        priority=Priority.URGENT,
-        reference_type=ReferenceType.PACKAGE,
-        reference_id=uuid.uuid4(),
-        title="Lime bucket cannot be sold",
-        message="Lime bucket cannot be sold.",
-    )
-    return Alert(written.cooldown_key, lambda: written)
-
-
 @pytest.mark.parametrize("keys", [1, 3], ids=["one key", "several keys"])
 def test_a_retried_claim_meeting_its_own_entry_is_our_claim(
     store: DynamoCooldownStore,
@@ -95,7 +81,7 @@ def test_a_retried_claim_meeting_its_own_entry_is_our_claim(
 def test_an_unanswered_claim_fails_and_delivery_deletes_what_it_may_have_written(
     store: DynamoCooldownStore, proxy: AnswerDroppingProxy, moto_endpoint: str, cooldown_table: str
 ) -> None:
-    one = alert()
+    one = alert("Lime bucket")
     stored: list[NotificationDraft] = []
 
     def insert(drafts: Sequence[NotificationDraft]) -> list[UUID]:

@@ -10,23 +10,14 @@ import json
 from decimal import Decimal
 from typing import Any
 
-import psycopg
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from devtools.demo_data import load_demo
 from inventory.models.cart import MAX_PRODUCT_QUANTITY, PRODUCT_DECIMAL_PLACES
 from tests.support.cart_requests import LIMES, validate
 from tests.support.events import FakeLambdaContext
 
 LIMES_IN_STOCK = Decimal(9)  # the demo bar's
-
-
-@pytest.fixture
-def bar(db: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
-    load_demo(db)
-    return db
 
 
 def limes(quantity: str) -> str:
@@ -39,7 +30,7 @@ def exact(response: dict[str, Any]) -> Any:
 
 
 def test_more_places_than_the_schema_takes_is_refused_not_rounded(
-    bar: Any, lambda_context: FakeLambdaContext
+    demo_bar: Any, lambda_context: FakeLambdaContext
 ) -> None:
     response = validate(lambda_context, limes("9.0000000000000001"))
     assert response["statusCode"] == 422
@@ -49,7 +40,7 @@ def test_more_places_than_the_schema_takes_is_refused_not_rounded(
 
 
 def test_a_shortfall_smaller_than_float_noise_is_reported_exactly(
-    bar: Any, lambda_context: FakeLambdaContext
+    demo_bar: Any, lambda_context: FakeLambdaContext
 ) -> None:
     response = validate(lambda_context, limes("9.000000000000002"))
     assert response["statusCode"] == 200
@@ -74,7 +65,7 @@ def amounts_beyond_the_stock(draw: st.DrawFn) -> Decimal:
 @settings(max_examples=60)
 @given(amount=amounts_beyond_the_stock())
 def test_any_amount_the_schema_takes_comes_back_exactly(
-    bar: Any, lambda_context: FakeLambdaContext, amount: Decimal
+    demo_bar: Any, lambda_context: FakeLambdaContext, amount: Decimal
 ) -> None:
     response = validate(lambda_context, limes(format(amount, "f")))
     assert response["statusCode"] == 200

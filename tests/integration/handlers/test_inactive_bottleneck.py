@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import psycopg
-import pytest
-
-from devtools.demo_data import load_demo, package_id, product_id
+from devtools.demo_data import package_id, product_id
 from functions.package_availability import app as package_availability
 from functions.package_impact import app as package_impact
 from tests.support.cart_requests import lines, validate
@@ -21,14 +18,8 @@ CIDER_BUCKET = str(package_id("Cider bucket"))
 CIDER = str(product_id("Seasonal cider"))
 
 
-@pytest.fixture
-def bar(db: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
-    load_demo(db)
-    return db
-
-
 def test_the_bottleneck_says_inactive_and_the_stock_that_counted(
-    bar: Any, lambda_context: FakeLambdaContext
+    demo_bar: Any, lambda_context: FakeLambdaContext
 ) -> None:
     event = http_event("package_availability.json", path_parameters={"packageId": CIDER_BUCKET})
     data = response_json(package_availability.lambda_handler(event, lambda_context))["data"]
@@ -44,7 +35,7 @@ def test_the_bottleneck_says_inactive_and_the_stock_that_counted(
 
 
 def test_the_impact_of_an_inactive_product_shows_no_usable_stock(
-    bar: Any, lambda_context: FakeLambdaContext
+    demo_bar: Any, lambda_context: FakeLambdaContext
 ) -> None:
     event = http_event("package_impact.json", path_parameters={"productId": CIDER})
     product = response_json(package_impact.lambda_handler(event, lambda_context))["data"]["product"]
@@ -56,7 +47,7 @@ def test_the_impact_of_an_inactive_product_shows_no_usable_stock(
 
 
 def test_a_cart_short_of_an_inactive_product_says_it_is_inactive(
-    bar: Any, lambda_context: FakeLambdaContext
+    demo_bar: Any, lambda_context: FakeLambdaContext
 ) -> None:
     response = validate(lambda_context, lines(("package_id", CIDER_BUCKET, 1)))
     data = response_json(response)["data"]

@@ -5,13 +5,12 @@ own answer with it, and no token in any log line."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from devtools.local_api import LocalApiServer
 from tests.support.forged_tokens import refused_tokens
-from tests.support.local_api import CRON_TOKEN, issuer_for, request, token_for
+from tests.support.local_api import CRON_TOKEN, issuer_for, lower_headers, request, token_for
 
 READ = "inventory/availability.read"
 MANAGE = "inventory/notifications.manage"
@@ -19,22 +18,8 @@ AVAILABILITY = "/api/packages/availability"
 CLEAR = "/api/inventory/notifications/cooldowns?type=package_unavailable"
 
 
-@pytest.fixture
-def invocations(local_api: LocalApiServer, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The logical ids of the functions the local API invokes during the test."""
-    called: list[str] = []
-    invoke = local_api.invoke
-
-    def counting(spec: Any, event: dict[str, Any]) -> Any:
-        called.append(spec.logical_id)
-        return invoke(spec, event)
-
-    monkeypatch.setattr(local_api, "invoke", counting)
-    return called
-
-
 def _challenge(headers: dict[str, str]) -> str:
-    return {name.lower(): value for name, value in headers.items()}["www-authenticate"]
+    return lower_headers(headers)["www-authenticate"]
 
 
 def test_no_token_is_a_401_and_the_function_never_runs(

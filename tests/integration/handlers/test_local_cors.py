@@ -6,37 +6,17 @@ The local API runs with template.yaml's defaults, so the allowed origin is the
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
 from devtools.local_api import LocalApiServer
-from tests.support.local_api import request
+from tests.support.local_api import lower_headers, request
 
 POS = "http://localhost:3000"
 ELSEWHERE = "https://evil.example.com"
 
 
-def _lower(headers: dict[str, str]) -> dict[str, str]:
-    return {name.lower(): value for name, value in headers.items()}
-
-
 def _cors(headers: dict[str, str]) -> dict[str, str]:
-    return {name: value for name, value in _lower(headers).items() if name.startswith("access-")}
-
-
-@pytest.fixture
-def invocations(local_api: LocalApiServer, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The logical ids of the functions the local API invokes during the test."""
-    called: list[str] = []
-    invoke = local_api.invoke
-
-    def counting(spec: Any, event: dict[str, Any]) -> Any:
-        called.append(spec.logical_id)
-        return invoke(spec, event)
-
-    monkeypatch.setattr(local_api, "invoke", counting)
-    return called
+    return {
+        name: value for name, value in lower_headers(headers).items() if name.startswith("access-")
+    }
 
 
 def test_preflight_is_answered_by_the_gateway_with_the_templates_cors(
@@ -91,8 +71,8 @@ def test_get_with_an_allowed_origin_exposes_etag_link_and_retry_after(
     exposed = {name.strip().lower() for name in cors["access-control-expose-headers"].split(",")}
     assert {"etag", "link", "retry-after"} <= exposed
     # The headers a browser may now read are really there.
-    assert "etag" in _lower(headers)
-    assert "link" in _lower(headers)
+    assert "etag" in lower_headers(headers)
+    assert "link" in lower_headers(headers)
     assert invocations == ["PackagesAvailabilityFunction"]
 
 
