@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     bottleneck_min_packages: int = Field(default=2, ge=1)
     notification_cooldown_hours: Decimal = Field(default=Decimal("24"), ge=0)
     availability_cache_ttl_seconds: int = Field(default=300, ge=0)
+    # How long a cooldown claim holds before its notification is committed: longer than any
+    # run lives (the monitor's 28 s timeout) plus a statement the server may still finish
+    # after its client died (DB_STATEMENT_TIMEOUT_MS), so a lease never ends under a live run.
+    monitor_claim_lease_seconds: int = Field(default=60, ge=1, le=3600)
 
     database_url: SecretStr | None = None
     database_secret_arn: str | None = None

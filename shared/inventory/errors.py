@@ -85,3 +85,7 @@ class DependencyUnavailableError(InventoryError):
     """PostgreSQL or DynamoDB did not answer (HTTP 503)."""
 
     code = ErrorCode.DEPENDENCY_UNAVAILABLE
+
+
+class DatabaseUnreachableError(DependencyUnavailableError):
+    """No connection to PostgreSQL could be opened: nothing was sent to it."""

@@ -50,3 +50,15 @@ def test_cron_secret_is_generated_never_written_in_the_template() -> None:
     assert secret["Type"] == "AWS::SecretsManager::Secret"
     assert "SecretString" not in secret["Properties"]
     assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+
+
+def test_a_claim_lease_outlives_every_run_that_can_hold_it() -> None:
+    """A lease that ended under a live run would let a second run send the same alert."""
+    template = _template()
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    lease = int(variables["MONITOR_CLAIM_LEASE_SECONDS"])
+    statement = int(variables["DB_STATEMENT_TIMEOUT_MS"]) / 1000
+    claimers = ["InventoryMonitorFunction", "NotificationsCheckFunction"]
+    for name in claimers:
+        timeout = template["Resources"][name]["Properties"]["Timeout"]
+        assert lease > timeout + statement, name

@@ -6,23 +6,36 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from inventory.data.cooldowns import Claim, ClaimOutcome
+from inventory.data.cooldowns import Claim, ClaimOutcome, Confirmation, PreviousClaim
 from inventory.deadline import Deadline
 from inventory.rules.alert_types import CooldownKey
 
 
+@dataclass
+class Entry:
+    expires_at: datetime
+    token: str
+    claimed_at: datetime
+    confirmed: bool = False
+
+
 class InMemoryCooldownStore:
-    """The CooldownStore protocol over a dict: live while expires_at > now, like the table.
+    """The CooldownStore protocol over a dict: live while expires_at > now, like the table; a
+    claim is a lease until confirmed, and names the ended unconfirmed lease it replaced.
 
     `fail_with` makes every claim FAILED (a dead endpoint); `released` records releases.
     """
 
-    def __init__(self, window: timedelta = timedelta(hours=24)) -> None:
+    def __init__(
+        self, window: timedelta = timedelta(hours=24), lease: timedelta = timedelta(minutes=1)
+    ) -> None:
         self.window = window
-        self.entries: dict[CooldownKey, tuple[datetime, str]] = {}
+        self.lease = lease
+        self.entries: dict[CooldownKey, Entry] = {}
         self.released: list[Claim] = []
         self.fail_with: str | None = None
         self._lock = threading.Lock()
@@ -42,23 +55,34 @@ class InMemoryCooldownStore:
         if self.fail_with is not None:
             return Claim(key, ClaimOutcome.FAILED, error=self.fail_with)
         current = self.entries.get(key)
-        if current is not None and current[0] > now:
+        if current is not None and current.expires_at > now:
             return Claim(key, ClaimOutcome.SUPPRESSED)
+        previous = None
+        if current is not None and not current.confirmed and current.claimed_at + self.window > now:
+            previous = PreviousClaim(current.token, current.claimed_at)
         token = str(uuid.uuid4())
-        self.entries[key] = (now + self.window, token)
-        return Claim(key, ClaimOutcome.CLAIMED, token=token)
+        self.entries[key] = Entry(now + self.lease, token, now)
+        return Claim(key, ClaimOutcome.CLAIMED, token=token, previous=previous)
 
     def release(self, claims: Sequence[Claim]) -> None:
         with self._lock:
             for claim in claims:
                 current = self.entries.get(claim.key)
-                if current is not None and current[1] == claim.token:
+                if current is not None and current.token == claim.token:
                     del self.entries[claim.key]
                     self.released.append(claim)
 
+    def confirm(self, confirmations: Sequence[Confirmation], now: datetime) -> None:
+        with self._lock:
+            for confirmation in confirmations:
+                current = self.entries.get(confirmation.claim.key)
+                if current is not None and current.token == confirmation.claim.token:
+                    current.expires_at = confirmation.since + self.window
+                    current.confirmed = True
+
     def stats(self, now: datetime) -> dict[str, int]:
         with self._lock:
-            live = [key.type.value for key, (expires, _) in self.entries.items() if expires > now]
+            live = [key.type.value for key, entry in self.entries.items() if entry.expires_at > now]
         return dict(Counter(live))
 
     def clear(self, *, type: str | None = None, reference_id: UUID | None = None) -> int:

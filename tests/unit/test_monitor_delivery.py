@@ -7,8 +7,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from inventory.data.cooldowns import Claim
-from inventory.errors import DependencyUnavailableError
+import psycopg
+import pytest
+
+from inventory.data.cooldowns import Claim, Confirmation
+from inventory.data.notification_rows import ClaimedDraft, InsertResult, Stored
+from inventory.errors import DatabaseUnreachableError, DependencyUnavailableError
 from inventory.rules.alert_types import (
     Alert,
     CooldownKey,
@@ -23,17 +27,37 @@ NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
 
 
 class RecordingInserter:
-    """Stores drafts in a list; `failure` makes the next calls raise it."""
+    """Stores drafts at most once per claim token, like the notifications table; `batches`
+    holds what each call stored anew. `failure` makes the next calls raise it, after storing
+    when `commit_then_fail` (an answer lost after the commit)."""
 
     def __init__(self) -> None:
         self.batches: list[list[NotificationDraft]] = []
-        self.failure: Exception | None = None
+        self.by_token: dict[uuid.UUID, uuid.UUID] = {}
+        self.failure: BaseException | None = None
+        self.commit_then_fail = False
 
-    def __call__(self, drafts: Sequence[NotificationDraft]) -> list[uuid.UUID]:
+    def __call__(self, claimed: Sequence[ClaimedDraft]) -> list[InsertResult]:
+        if self.failure is not None and not self.commit_then_fail:
+            raise self.failure
+        results, stored = [], []
+        for item in claimed:
+            if item.claim_token in self.by_token:
+                results.append(InsertResult(self.by_token[item.claim_token], Stored.RETRIED))
+            elif item.previous_token in self.by_token:
+                results.append(InsertResult(self.by_token[item.previous_token], Stored.EARLIER_RUN))
+            else:
+                self.by_token[item.claim_token] = new = uuid.uuid4()
+                results.append(InsertResult(new, Stored.NEW))
+                stored.append(item.draft)
+        self.batches.append(stored)
         if self.failure is not None:
             raise self.failure
-        self.batches.append(list(drafts))
-        return [uuid.uuid4() for _ in drafts]
+        return results
+
+    @property
+    def stored(self) -> list[NotificationDraft]:
+        return [d for batch in self.batches for d in batch]
 
 
 def test_claimed_drafts_are_inserted_in_one_batch_in_order() -> None:
@@ -151,3 +175,106 @@ def test_alerts_not_claimed_by_the_deadline_are_deferred_and_sent_by_the_next_ru
     assert [d.reference_id for batch in insert.batches for d in batch] == [
         d.reference_id for d in drafts
     ]
+
+
+LEASE = timedelta(minutes=1)
+
+
+class ForgetfulStore(InMemoryCooldownStore):
+    """Confirms nothing: the run died after its commit, before confirming."""
+
+    def confirm(self, confirmations: Sequence[Confirmation], now: datetime) -> None:
+        return None
+
+
+def test_a_run_that_dies_after_its_claims_is_sent_once_when_the_leases_end() -> None:
+    store, insert = InMemoryCooldownStore(lease=LEASE), RecordingInserter()
+    store.claim_many([draft("A").cooldown_key, draft("B").cooldown_key], NOW)  # then killed
+
+    inside = deliver([alert("A"), alert("B")], store, NOW + LEASE / 2, insert=insert)
+    after = deliver([alert("A"), alert("B")], store, NOW + LEASE, insert=insert)
+    again = deliver([alert("A"), alert("B")], store, NOW + 2 * LEASE, insert=insert)
+
+    assert [o.delivery for o in inside] == [Delivery.SUPPRESSED] * 2
+    assert [o.delivery for o in after] == [Delivery.SENT] * 2
+    assert [o.delivery for o in again] == [Delivery.SUPPRESSED] * 2
+    assert insert.stored == [draft("A"), draft("B")]
+
+
+def test_a_run_that_dies_after_its_commit_is_not_sent_again_when_its_lease_ends() -> None:
+    store, insert = ForgetfulStore(lease=LEASE), RecordingInserter()
+    [first] = deliver([alert("A")], store, NOW, insert=insert)
+    assert first.delivery is Delivery.SENT
+
+    later = NOW + 2 * LEASE
+    [second] = deliver([alert("A")], store, later, insert=insert)
+    assert second.delivery is Delivery.SUPPRESSED
+    assert insert.stored == [draft("A")]
+
+    # The window still counts from the first claim: confirmed properly, it ends on time.
+    kept = InMemoryCooldownStore(lease=LEASE)
+    kept.claim_many([draft("A").cooldown_key], NOW)
+    entry = kept.entries[draft("A").cooldown_key]
+    deliver([alert("A")], kept, later, insert=_committed_under(entry.token, insert))
+    assert kept.entries[draft("A").cooldown_key].expires_at == NOW + kept.window
+
+
+def _committed_under(token: str, insert: RecordingInserter) -> RecordingInserter:
+    insert.by_token[uuid.UUID(token)] = uuid.uuid4()
+    return insert
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [RuntimeError("a bug after the claims"), DatabaseUnreachableError("unreachable")],
+    ids=["any-exception", "connect-failed"],
+)
+def test_any_insert_failure_that_sent_nothing_releases_the_claims(failure: Exception) -> None:
+    store, insert = InMemoryCooldownStore(lease=LEASE), RecordingInserter()
+    insert.failure = failure
+    [failed] = deliver([alert("A")], store, NOW, insert=insert)
+    assert failed.delivery is Delivery.FAILED
+    assert (failed.error or "").endswith("; claims released")
+
+    insert.failure = None
+    [retry] = deliver([alert("A")], store, NOW, insert=insert)
+    assert retry.delivery is Delivery.SENT
+
+
+def test_a_draft_that_cannot_be_written_releases_the_claims() -> None:
+    def broken() -> NotificationDraft:
+        raise KeyError("figure")
+
+    store, insert = InMemoryCooldownStore(lease=LEASE), RecordingInserter()
+    [failed] = deliver([Alert(draft("A").cooldown_key, broken)], store, NOW, insert=insert)
+    assert failed.delivery is Delivery.FAILED
+    assert failed.draft is None
+    assert store.entries == {}
+    assert insert.batches == []
+
+
+def test_an_interrupt_during_the_insert_releases_the_claims_and_propagates() -> None:
+    store, insert = InMemoryCooldownStore(lease=LEASE), RecordingInserter()
+    insert.failure = KeyboardInterrupt()
+    with pytest.raises(KeyboardInterrupt):
+        deliver([alert("A")], store, NOW, insert=insert)
+    assert store.entries == {}
+
+
+@pytest.mark.parametrize("committed", [True, False], ids=["committed", "rolled-back"])
+def test_an_insert_whose_answer_was_lost_keeps_its_leases_and_sends_once(committed: bool) -> None:
+    store, insert = InMemoryCooldownStore(lease=LEASE), RecordingInserter()
+    lost = DependencyUnavailableError("The database did not answer.")
+    lost.__cause__ = psycopg.OperationalError("server closed the connection unexpectedly")
+    insert.failure, insert.commit_then_fail = lost, committed
+
+    [failed] = deliver([alert("A")], store, NOW, insert=insert)
+    assert failed.delivery is Delivery.FAILED
+    assert "claims kept until their lease ends" in (failed.error or "")
+
+    insert.failure = None
+    inside = deliver([alert("A")], store, NOW + LEASE / 2, insert=insert)
+    after = deliver([alert("A")], store, NOW + LEASE, insert=insert)
+    assert [o.delivery for o in inside] == [Delivery.SUPPRESSED]
+    assert [o.delivery for o in after] == [Delivery.SUPPRESSED if committed else Delivery.SENT]
+    assert insert.stored == [draft("A")]

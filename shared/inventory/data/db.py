@@ -20,7 +20,11 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from inventory.config import get_settings
-from inventory.errors import ConfigurationError, DependencyUnavailableError
+from inventory.errors import (
+    ConfigurationError,
+    DatabaseUnreachableError,
+    DependencyUnavailableError,
+)
 from inventory.secrets import database_url
 
 Connection = psycopg.Connection[dict[str, object]]
@@ -58,7 +62,7 @@ def get_connection(name: str = MAIN) -> Connection:
             try:
                 connection = _connections[name] = _open()
             except psycopg.OperationalError as error:
-                raise DependencyUnavailableError("The database is unreachable.") from error
+                raise DatabaseUnreachableError("The database is unreachable.") from error
             except psycopg.ProgrammingError:
                 # A malformed URL: psycopg quotes the offending part, which may be the
                 # password, so neither its message nor its traceback may reach a log.

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 from psycopg.rows import dict_row, tuple_row
@@ -17,29 +17,72 @@ from psycopg.rows import dict_row, tuple_row
 from inventory.models.numbers import json_number
 from inventory.rules.alert_types import NotificationDraft
 
-# The ids are drawn in the `drafts` CTE, which is read twice and therefore materialised once:
-# the INSERT stores them and the final SELECT hands them back in the input order (RETURNING
-# alone promises no order).
+# One statement per batch. `stored` finds the rows already committed under a draft's claim (an
+# earlier attempt of this insert whose answer was lost) or under the ended lease its claim
+# replaced (a run that died after committing, before confirming): those drafts are not stored
+# again. ON CONFLICT covers an earlier attempt still in flight on the server. The final SELECT
+# hands the ids back in the input order (RETURNING alone promises no order).
 _INSERT = """
     WITH drafts AS (
-        SELECT gen_random_uuid() AS id, d.*
+        SELECT d.*
         FROM unnest(
+            %(claim_token)s::uuid[], %(previous_token)s::uuid[],
             %(type)s::text[], %(priority)s::text[], %(title)s::text[], %(message)s::text[],
             %(reference_type)s::text[], %(reference_id)s::uuid[], %(data)s::text[]
-        ) WITH ORDINALITY AS d(type, priority, title, message, reference_type, reference_id,
-                                data, position)
+        ) WITH ORDINALITY AS d(claim_token, previous_token, type, priority, title, message,
+                                reference_type, reference_id, data, position)
+    ),
+    stored AS (
+        SELECT DISTINCT ON (drafts.position)
+            drafts.position, n.id, n.claim_token = drafts.claim_token AS ours
+        FROM drafts
+        JOIN notifications n
+          ON n.claim_token = ANY (ARRAY[drafts.claim_token, drafts.previous_token])
+        ORDER BY drafts.position, ours DESC
     ),
     inserted AS (
         INSERT INTO notifications
-            (id, type, priority, title, message, reference_type, reference_id, data)
-        SELECT id, type, priority, title, message, reference_type, reference_id, data::jsonb
+            (type, priority, title, message, reference_type, reference_id, data, claim_token)
+        SELECT type, priority, title, message, reference_type, reference_id, data::jsonb,
+               claim_token
         FROM drafts
-        RETURNING id
+        WHERE NOT EXISTS (SELECT 1 FROM stored WHERE stored.position = drafts.position)
+        ON CONFLICT (claim_token) DO NOTHING
+        RETURNING id, claim_token
     )
-    SELECT drafts.id
-    FROM drafts JOIN inserted USING (id)
+    SELECT coalesce(inserted.id, stored.id) AS id,
+           CASE WHEN inserted.id IS NOT NULL THEN 'new'
+                WHEN stored.ours IS FALSE THEN 'earlier_run'
+                ELSE 'retried' END AS stored
+    FROM drafts
+    LEFT JOIN inserted USING (claim_token)
+    LEFT JOIN stored USING (position)
     ORDER BY drafts.position
 """
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDraft:
+    """A draft and the cooldown claim it is stored under: at most one row per claim token."""
+
+    draft: NotificationDraft
+    claim_token: UUID
+    # The token of the ended lease the claim replaced: when a row holds it, that run's
+    # notification stands and this draft is not stored.
+    previous_token: UUID | None = None
+
+
+class Stored(StrEnum):
+    NEW = "new"  # this statement stored it
+    RETRIED = "retried"  # an earlier attempt of ours had stored it (its answer was lost)
+    EARLIER_RUN = "earlier_run"  # the run whose lease ours replaced had stored it
+
+
+@dataclass(frozen=True, slots=True)
+class InsertResult:
+    # None only when an earlier attempt of ours was still committing on the server.
+    id: UUID | None
+    stored: Stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +112,22 @@ def _json_value(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def insert_notifications(
-    connection: psycopg.Connection[Any], drafts: Sequence[NotificationDraft]
-) -> list[UUID]:
-    """Store every draft in one statement; returns the new ids in the order of `drafts`.
+def insert_claimed(
+    connection: psycopg.Connection[Any], claimed: Sequence[ClaimedDraft]
+) -> list[InsertResult]:
+    """Store every draft not already stored under its claim or its previous claim, in one
+    statement; the results are in the order of `claimed`.
 
-    All rows are written or none (one statement). No draft, no query.
+    All new rows are written or none (one statement), and running it again with the same
+    tokens stores nothing more: it may be retried whatever became of an earlier attempt. No
+    draft, no query.
     """
-    if not drafts:
+    if not claimed:
         return []
+    drafts = [c.draft for c in claimed]
     columns: dict[str, list[Any]] = {
+        "claim_token": [c.claim_token for c in claimed],
+        "previous_token": [c.previous_token for c in claimed],
         "type": [d.type.value for d in drafts],
         "priority": [d.priority.value for d in drafts],
         "title": [d.title for d in drafts],
@@ -89,7 +138,15 @@ def insert_notifications(
     }
     with connection.cursor(row_factory=tuple_row) as cursor:
         cursor.execute(_INSERT, columns)
-        return [row[0] for row in cursor.fetchall()]
+        return [InsertResult(row[0], Stored(row[1])) for row in cursor.fetchall()]
+
+
+def insert_notifications(
+    connection: psycopg.Connection[Any], drafts: Sequence[NotificationDraft]
+) -> list[UUID]:
+    """Store every draft under a claim of its own (no cooldown); the new ids in order."""
+    results = insert_claimed(connection, [ClaimedDraft(d, uuid4()) for d in drafts])
+    return [r.id for r in results if r.id is not None]
 
 
 def recent_notifications(

@@ -1,11 +1,19 @@
-"""Delivering alerts: claim each cooldown, write the claimed ones, store them, or release.
+"""Delivering alerts: claim each cooldown, write the claimed ones, store them, confirm.
 
 The one path from an alert the rules decided to a stored notification, for the monitor and the
 manual checks alike, so both share one cooldown. Steps: claim every alert's cooldown at once
-(the store claims concurrently); write title, message and data only for the claimed ones;
-insert them in one statement; when the insert fails, release the claims so that the next run
-sends them instead of the cooldown swallowing them. Claims that failed unanswered are released
-too (their entry may exist).
+(the store claims concurrently, each claim a short lease); write title, message and data only
+for the claimed ones; insert them in one statement, each under its claim's token; confirm the
+claims, which turns each lease into the whole cooldown window.
+
+Nothing lost, nothing twice, whatever dies when:
+- any exception between the claims and the commit releases the claims (the next run sends
+  them), unless the insert may have committed (its answer was lost): then the leases stay and
+  end on their own;
+- a run killed anywhere leaves leases that end within MONITOR_CLAIM_LEASE_SECONDS; the next
+  claim of such a key names the dead run's token, and the insert stores nothing when a row
+  already holds it (that run committed before dying), so the alert is sent exactly once.
+Claims that failed unanswered are released too (their entry may exist).
 """
 
 from __future__ import annotations
@@ -14,23 +22,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 
-from inventory.data.cooldowns import Claim, ClaimOutcome, CooldownStore
+from inventory.data.cooldowns import Claim, ClaimOutcome, Confirmation, CooldownStore
 from inventory.data.db import database
-from inventory.data.notification_rows import insert_notifications
+from inventory.data.notification_rows import ClaimedDraft, InsertResult, Stored, insert_claimed
 from inventory.deadline import Deadline
 from inventory.errors import InventoryError
-from inventory.failures import describe_failure
+from inventory.failures import describe_failure, may_have_committed
 from inventory.observability import logger
 from inventory.rules.alert_types import Alert, CooldownKey, NotificationDraft
 
 
 class Delivery(StrEnum):
     SENT = "sent"
-    SUPPRESSED = "suppressed"  # a live cooldown entry exists
+    # A live cooldown entry exists, or the run whose lease ours replaced had stored it.
+    SUPPRESSED = "suppressed"
     FAILED = "failed"  # no claim, or the insert failed (claim released)
     DEFERRED = "deferred"  # the run's time ran out before its claim: the next run sends it
 
@@ -45,14 +54,15 @@ class AlertOutcome:
     error: str | None = None
 
 
-# Stores drafts, returns their new ids in order; raises when they cannot be stored.
-Inserter = Callable[[Sequence[NotificationDraft]], list[UUID]]
+# Stores claimed drafts (each at most once per claim token), results in order; raises when
+# they cannot be stored.
+Inserter = Callable[[Sequence[ClaimedDraft]], list[InsertResult]]
 
 
-def insert_into_database(drafts: Sequence[NotificationDraft]) -> list[UUID]:
+def insert_into_database(claimed: Sequence[ClaimedDraft]) -> list[InsertResult]:
     """All drafts in one INSERT statement (one round trip), or none of them."""
     with database() as connection:
-        return insert_notifications(connection, drafts)
+        return insert_claimed(connection, claimed)
 
 
 def deliver(
@@ -75,8 +85,8 @@ def deliver(
     outcomes = [_unclaimed_outcome(claim) for claim in claims]
     claimed = [i for i, claim in enumerate(claims) if claim.outcome is ClaimOutcome.CLAIMED]
     if claimed:
-        drafts = [alerts[i].draft() for i in claimed]
-        stored = _store_claimed(store, insert, drafts, [claims[i] for i in claimed])
+        claimed_alerts = [alerts[i] for i in claimed]
+        stored = _store_claimed(store, insert, claimed_alerts, [claims[i] for i in claimed], now)
         for index, outcome in zip(claimed, stored, strict=True):
             outcomes[index] = outcome
     return [outcome for outcome in outcomes if outcome is not None]
@@ -115,32 +125,79 @@ def _unclaimed_outcome(claim: Claim) -> AlertOutcome | None:
 def _store_claimed(
     store: CooldownStore,
     insert: Inserter,
-    drafts: list[NotificationDraft],
-    claims: list[Claim],
+    alerts: Sequence[Alert],
+    claims: Sequence[Claim],
+    now: datetime,
 ) -> list[AlertOutcome]:
+    drafts: list[NotificationDraft] = []
     try:
-        ids = insert(drafts)
-    except (InventoryError, psycopg.Error) as error:
-        reason = f"notification insert failed: {describe_failure(error)}"
+        drafts = [alert.draft() for alert in alerts]
+        results = insert([_claimed_draft(d, c) for d, c in zip(drafts, claims, strict=True)])
+    except BaseException as error:
+        reason = _insert_failed(store, claims, error)
+        if not isinstance(error, Exception):
+            raise  # the claims are settled; an interpreter exit is not ours to swallow
+        written: list[NotificationDraft | None] = [*drafts] or [None] * len(claims)
+        return [
+            AlertOutcome(c.key, Delivery.FAILED, draft=d, error=reason)
+            for c, d in zip(claims, written, strict=True)
+        ]
+    outcomes = [_stored_outcome(d, r) for d, r in zip(drafts, results, strict=True)]
+    _confirm(store, [_confirmation(c, r, now) for c, r in zip(claims, results, strict=True)], now)
+    return outcomes
+
+
+def _claimed_draft(draft: NotificationDraft, claim: Claim) -> ClaimedDraft:
+    # Without a cooldown (no token) every draft is stored under a claim of its own.
+    token = UUID(claim.token) if claim.token is not None else uuid4()
+    previous = UUID(claim.previous.token) if claim.previous is not None else None
+    return ClaimedDraft(draft, token, previous)
+
+
+def _confirmation(claim: Claim, result: InsertResult, now: datetime) -> Confirmation:
+    """The window counts from the claim the stored notification was sent under."""
+    if result.stored is Stored.EARLIER_RUN and claim.previous is not None:
+        return Confirmation(claim, since=claim.previous.claimed_at)
+    return Confirmation(claim, since=now)
+
+
+def _stored_outcome(draft: NotificationDraft, result: InsertResult) -> AlertOutcome:
+    extra = {
+        "notification_id": str(result.id),
+        "type": draft.type.value,
+        "reference_id": str(draft.reference_id),
+    }
+    if result.stored is Stored.EARLIER_RUN:
+        # A run that died before confirming its claim had committed this alert: not again.
+        logger.info("Notification already stored by an earlier run", extra=extra)
+        return AlertOutcome(draft.cooldown_key, Delivery.SUPPRESSED, draft=draft)
+    logger.info("Notification sent", extra=extra)
+    return AlertOutcome(draft.cooldown_key, Delivery.SENT, draft=draft, notification_id=result.id)
+
+
+def _insert_failed(store: CooldownStore, claims: Sequence[Claim], error: BaseException) -> str:
+    """Settle the claims of an insert that raised; the reason its alerts report."""
+    described = describe_failure(error) if isinstance(error, Exception) else type(error).__name__
+    reason = f"notification insert failed: {described}"
+    if may_have_committed(error):
+        # Released, a committed notification would be sent again by the next claim; kept,
+        # the leases end and the next claim's insert finds what was committed.
+        reason += "; claims kept until their lease ends (the insert may have committed)"
+    else:
         released = _release(store, claims)
         reason += "; claims released" if released is None else f"; release failed: {released}"
+    if isinstance(error, InventoryError | psycopg.Error):
         logger.warning("Notification insert failed", extra={"reason": reason})
-        return [
-            AlertOutcome(d.cooldown_key, Delivery.FAILED, draft=d, error=reason) for d in drafts
-        ]
-    for draft, notification_id in zip(drafts, ids, strict=True):
-        logger.info(
-            "Notification sent",
-            extra={
-                "notification_id": str(notification_id),
-                "type": draft.type.value,
-                "reference_id": str(draft.reference_id),
-            },
-        )
-    return [
-        AlertOutcome(d.cooldown_key, Delivery.SENT, draft=d, notification_id=n)
-        for d, n in zip(drafts, ids, strict=True)
-    ]
+    else:
+        logger.exception("Notification insert failed", extra={"reason": reason})
+    return reason
+
+
+def _confirm(store: CooldownStore, confirmations: Sequence[Confirmation], now: datetime) -> None:
+    try:
+        store.confirm(confirmations, now)
+    except Exception as error:  # noqa: BLE001 (the notifications are stored; leases end alone)
+        logger.warning("Cooldown confirm failed", extra={"reason": describe_failure(error)})
 
 
 def _release(store: CooldownStore, claims: Sequence[Claim]) -> str | None:

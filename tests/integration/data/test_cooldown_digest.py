@@ -19,6 +19,7 @@ from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
 from inventory.data.cooldowns.dynamodb_client import PARTITION_KEY
 from inventory.rules.alert_types import CooldownKey, NotificationType
 from tests.support import dynamo
+from tests.support.claims import claim_and_confirm
 
 NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(hours=24)
@@ -54,7 +55,7 @@ def test_a_warm_run_learns_the_live_entries_from_the_digest_not_from_each_entry(
 ) -> None:
     held = keys(250)
     first, _ = counted_store(cooldown_table, moto_endpoint)
-    first.claim_many(held, NOW)
+    claim_and_confirm(first, held, NOW)
     fresh = keys(1)
     later, calls = counted_store(cooldown_table, moto_endpoint)
 
@@ -74,7 +75,7 @@ def test_a_run_that_learns_nothing_new_writes_no_digest(
 ) -> None:
     held = keys(30)
     first, _ = counted_store(cooldown_table, moto_endpoint)
-    first.claim_many(held, NOW)
+    claim_and_confirm(first, held, NOW)
     later, calls = counted_store(cooldown_table, moto_endpoint)
 
     claims = later.claim_many(held, NOW + timedelta(minutes=10))
@@ -89,7 +90,7 @@ def test_clear_invalidates_the_digest_so_cleared_alerts_are_sent_again(
     low = keys(5, NotificationType.PACKAGE_LOW_STOCK)
     unavailable = keys(5, NotificationType.PACKAGE_UNAVAILABLE)
     store, _ = counted_store(cooldown_table, moto_endpoint)
-    store.claim_many([*low, *unavailable], NOW)
+    claim_and_confirm(store, [*low, *unavailable], NOW)
 
     assert store.clear(type=NotificationType.PACKAGE_LOW_STOCK) == 5
     claims = store.claim_many([*low, *unavailable], NOW + timedelta(minutes=10))
@@ -102,7 +103,7 @@ def test_clearing_one_entry_invalidates_the_digest_too(
 ) -> None:
     held = keys(3)
     store, _ = counted_store(cooldown_table, moto_endpoint)
-    store.claim_many(held, NOW)
+    claim_and_confirm(store, held, NOW)
 
     assert store.clear(type=held[0].type.value, reference_id=held[0].reference_id) == 1
     claims = store.claim_many(held, NOW + timedelta(minutes=10))
@@ -131,7 +132,7 @@ def test_a_digest_built_before_a_clear_is_refused(
 ) -> None:
     held = keys(3)
     store, _ = counted_store(cooldown_table, moto_endpoint)
-    store.claim_many(held, NOW)
+    claim_and_confirm(store, held, NOW)
     before = dynamodb_digest.read_digest(client, cooldown_table, PARTITION_KEY)
     assert set(before.entries) == set(held)
 
@@ -155,7 +156,7 @@ def test_expired_entries_named_by_the_digest_are_claimed_again(
 ) -> None:
     held = keys(3)
     store, _ = counted_store(cooldown_table, moto_endpoint)
-    store.claim_many(held, NOW)
+    claim_and_confirm(store, held, NOW)
 
     assert outcomes(store.claim_many(held, NOW + WINDOW)) == {ClaimOutcome.CLAIMED: 3}
 
@@ -165,22 +166,23 @@ def test_the_digest_a_run_writes_names_exactly_the_live_entries(
 ) -> None:
     store, _ = counted_store(cooldown_table, moto_endpoint)
     gone, expired = keys(2), keys(2)
-    store.claim_many([*gone, *expired], NOW)
+    claim_and_confirm(store, [*gone, *expired], NOW)
     half = NOW + WINDOW / 2
     named = keys(2)
-    store.claim_many(named, half)  # the digest names `gone`, `expired` and `named`
+    claim_and_confirm(store, named, half)  # the digest names `gone`, `expired` and `named`
     other, _ = counted_store(cooldown_table, moto_endpoint)
-    [theirs] = other.claim_many(keys(1), half)  # one key: no digest written
+    [theirs] = other.claim_many(keys(1), NOW + WINDOW - timedelta(seconds=30))  # a lease only
     fresh = keys(2)
 
-    claims = store.claim_many([*named, theirs.key, *fresh, *expired], NOW + WINDOW)
+    claims = claim_and_confirm(store, [*named, theirs.key, *fresh, *expired], NOW + WINDOW)
 
     assert outcomes(claims) == {ClaimOutcome.SUPPRESSED: 3, ClaimOutcome.CLAIMED: 4}
     digest = dynamodb_digest.read_digest(client, cooldown_table, PARTITION_KEY)
     # `gone` expired and nobody asked again: no longer named. The others are live.
     assert set(digest.entries) == {*named, theirs.key, *fresh, *expired}
-    # Claimed again, the expired keys are named with their new expiry, not the old one.
-    assert {digest.entries[key] for key in expired} == {claims[-1].expires_at}
+    # Claimed again, the expired keys are named with their new window, not the old one.
+    renewed = int((NOW + 2 * WINDOW).timestamp())
+    assert {digest.entries[key] for key in [*fresh, *expired]} == {renewed}
 
 
 def test_entries_written_by_someone_else_are_found_though_the_digest_misses_them(
@@ -188,11 +190,11 @@ def test_entries_written_by_someone_else_are_found_though_the_digest_misses_them
 ) -> None:
     mine = keys(2)
     store, _ = counted_store(cooldown_table, moto_endpoint)
-    store.claim_many(mine, NOW)
+    claim_and_confirm(store, mine, NOW)
     other, _ = counted_store(cooldown_table, moto_endpoint)
-    [theirs] = other.claim_many(keys(1), NOW)  # one key: a plain conditional write, no digest
+    [theirs] = other.claim_many(keys(1), NOW)  # a lease, not confirmed yet: no digest
 
-    claims = store.claim_many([*mine, theirs.key], NOW + timedelta(minutes=1))
+    claims = store.claim_many([*mine, theirs.key], NOW + timedelta(seconds=30))
 
     assert outcomes(claims) == {ClaimOutcome.SUPPRESSED: 3}
 
@@ -202,7 +204,7 @@ def test_a_corrupt_digest_falls_back_to_reading_the_entries(
 ) -> None:
     held = keys(3)
     store, _ = counted_store(cooldown_table, moto_endpoint)
-    store.claim_many(held, NOW)
+    claim_and_confirm(store, held, NOW)
     header = client.get_item(TableName=cooldown_table, Key={PARTITION_KEY: {"S": "#digest"}})
     run = header["Item"]["digest_run"]["S"]
     client.put_item(
@@ -234,8 +236,8 @@ def test_a_new_digest_replaces_the_old_chunks(
     cooldown_table: str, moto_endpoint: str, client: Any
 ) -> None:
     store, _ = counted_store(cooldown_table, moto_endpoint)
-    store.claim_many(keys(3), NOW)
-    store.claim_many(keys(3), NOW)
+    claim_and_confirm(store, keys(3), NOW)
+    claim_and_confirm(store, keys(3), NOW)
 
     chunks = [
         item
@@ -252,7 +254,7 @@ def test_a_clear_that_deletes_nothing_still_repairs_a_lost_invalidation(
 ) -> None:
     held = keys(2)
     store, _ = counted_store(cooldown_table, moto_endpoint)
-    store.claim_many(held, NOW)
+    claim_and_confirm(store, held, NOW)
     # A clear whose generation bump was lost: the entries are gone, the digest still names them.
     for entry in held:
         client.delete_item(

@@ -13,13 +13,13 @@ import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 import pytest
 
 from inventory.data.cooldowns import ClaimOutcome
 from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
 from inventory.data.cooldowns.dynamodb_client import create_dynamodb_client
+from inventory.data.notification_rows import ClaimedDraft, InsertResult, Stored
 from inventory.rules.alert_types import (
     CooldownKey,
     NotificationDraft,
@@ -74,6 +74,8 @@ def test_a_retried_claim_meeting_its_own_entry_is_our_claim(
 
     assert proxy.dropped == 1
     assert [claim.outcome for claim in claims] == [ClaimOutcome.CLAIMED] * keys
+    # The entry the retry met was our own first attempt, not a dead run's lease.
+    assert [claim.previous for claim in claims] == [None] * keys
     tokens = {item["token"]["S"] for item in entries(moto_endpoint, cooldown_table)}
     assert tokens == {claim.token for claim in claims}
 
@@ -84,9 +86,9 @@ def test_an_unanswered_claim_fails_and_delivery_deletes_what_it_may_have_written
     one = alert("Lime bucket")
     stored: list[NotificationDraft] = []
 
-    def insert(drafts: Sequence[NotificationDraft]) -> list[UUID]:
-        stored.extend(drafts)
-        return [uuid.uuid4() for _ in drafts]
+    def insert(claimed: Sequence[ClaimedDraft]) -> list[InsertResult]:
+        stored.extend(c.draft for c in claimed)
+        return [InsertResult(uuid.uuid4(), Stored.NEW) for _ in claimed]
 
     proxy.drop_answers(PUT_ITEM, times=10)  # every attempt lands and none is answered
     [outcome] = deliver([one], store, NOW, insert=insert)

@@ -14,6 +14,7 @@ import pytest
 from inventory.data.cooldowns import (
     Claim,
     ClaimOutcome,
+    Confirmation,
     get_cooldown_store,
 )
 from inventory.data.cooldowns.disabled import DisabledCooldownStore
@@ -22,6 +23,7 @@ from inventory.data.cooldowns.dynamodb_client import PARTITION_KEY
 from inventory.errors import DependencyUnavailableError
 from inventory.rules.alert_types import CooldownKey, NotificationType
 from tests.support import dynamo, services
+from tests.support.claims import claim_and_confirm
 from tests.support.fakes import DeadlineAfter
 
 NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
@@ -80,13 +82,21 @@ def test_claim_writes_one_item_with_ttl_in_epoch_seconds(
     assert item["type"] == {"S": "package_unavailable"}
     assert item["reference_id"] == {"S": str(entry.reference_id)}
     assert item["token"] == {"S": claim.token}
-    assert item["expires_at"] == {"N": str(int((NOW + WINDOW).timestamp()))}
+    # A lease until the notification is committed, then the whole window from the claim.
+    assert item["phase"] == {"S": "lease"}
+    assert item["expires_at"] == {"N": str(int((NOW + store.lease).timestamp()))}
     assert datetime.fromisoformat(item["claimed_at"]["S"]) == NOW
+
+    store.confirm([Confirmation(claim, since=NOW)], NOW + timedelta(seconds=2))
+
+    [item] = items(client, cooldown_table)
+    assert item["phase"] == {"S": "cooldown"}
+    assert item["expires_at"] == {"N": str(int((NOW + WINDOW).timestamp()))}
 
 
 def test_second_claim_inside_the_window_is_suppressed(store: DynamoCooldownStore) -> None:
     entry = key()
-    store.claim_many([entry], NOW)
+    claim_and_confirm(store, [entry], NOW)
 
     [again] = store.claim_many([entry], NOW + WINDOW - timedelta(seconds=1))
 
@@ -338,7 +348,7 @@ def test_store_from_settings_uses_the_configured_table_and_window(
     assert store.window == timedelta(minutes=90)
     assert get_cooldown_store() is store
     entry = key()
-    store.claim_many([entry], NOW)
+    claim_and_confirm(store, [entry], NOW)
     assert outcomes(store.claim_many([entry], NOW + timedelta(minutes=89))) == [
         ClaimOutcome.SUPPRESSED
     ]
@@ -461,3 +471,49 @@ def test_clear_sends_its_delete_batches_concurrently(
 
     assert clearing.clear() == 50
     assert items(client, cooldown_table) == []
+
+
+def test_a_claim_holds_only_its_lease_until_confirmed(store: DynamoCooldownStore) -> None:
+    entry = key()
+    [first] = store.claim_many([entry], NOW)
+
+    inside = store.claim_many([entry], NOW + store.lease - timedelta(seconds=1))
+    [after] = store.claim_many([entry], NOW + store.lease)
+
+    assert outcomes(inside) == [ClaimOutcome.SUPPRESSED]
+    assert after.outcome is ClaimOutcome.CLAIMED
+    # The run that held the lease died unconfirmed: the claim names it for the insert.
+    assert after.previous is not None
+    assert (after.previous.token, after.previous.claimed_at) == (first.token, NOW)
+
+
+def test_an_ended_lease_older_than_the_window_or_a_confirmed_entry_names_no_one(
+    store: DynamoCooldownStore,
+) -> None:
+    stale, confirmed = key(), key()
+    store.claim_many([stale], NOW)
+    claim_and_confirm(store, [confirmed], NOW)
+
+    [fresh_stale] = store.claim_many([stale], NOW + WINDOW)
+    [fresh_confirmed] = store.claim_many([confirmed], NOW + WINDOW)
+
+    assert (fresh_stale.outcome, fresh_stale.previous) == (ClaimOutcome.CLAIMED, None)
+    assert (fresh_confirmed.outcome, fresh_confirmed.previous) == (ClaimOutcome.CLAIMED, None)
+
+
+def test_confirm_leaves_an_entry_cleared_or_claimed_by_someone_else_alone(
+    store: DynamoCooldownStore, client: Any, cooldown_table: str
+) -> None:
+    cleared, taken = key(), key()
+    [cleared_claim, taken_claim] = store.claim_many([cleared, taken], NOW)
+    store.clear(type=cleared.type.value, reference_id=cleared.reference_id)
+    [theirs] = store.claim_many([taken], NOW + store.lease)  # ours ended: someone else's now
+
+    store.confirm(
+        [Confirmation(cleared_claim, since=NOW), Confirmation(taken_claim, since=NOW)],
+        NOW + store.lease,
+    )
+
+    [item] = items(client, cooldown_table)
+    assert item["token"] == {"S": theirs.token}
+    assert item["phase"] == {"S": "lease"}

@@ -10,7 +10,13 @@ from typing import Any
 import psycopg
 import pytest
 
-from inventory.data.notification_rows import insert_notifications, recent_notifications
+from inventory.data.notification_rows import (
+    ClaimedDraft,
+    Stored,
+    insert_claimed,
+    insert_notifications,
+    recent_notifications,
+)
 from inventory.rules.alert_types import (
     NotificationDraft,
     NotificationType,
@@ -141,3 +147,33 @@ def test_recent_notifications_are_newest_first_and_limited(db: psycopg.Connectio
     assert everything[-1].title == "Package 1 cannot be sold"
     assert everything[-1].data["bottleneck"] == {"product_name": "Corona"}
     assert everything[-1].read_at is None
+
+
+def test_an_insert_run_again_with_the_same_claims_stores_nothing_twice(
+    db: psycopg.Connection[Any],
+) -> None:
+    claimed = [ClaimedDraft(draft(n), uuid.uuid4()) for n in range(5)]
+    first = insert_claimed(db, claimed[:3])
+
+    with counting_statements(db) as counter:
+        again = insert_claimed(db, claimed)  # the retry of an attempt whose answer was lost
+
+    assert counter.count == 1
+    assert [r.stored for r in again] == [Stored.RETRIED] * 3 + [Stored.NEW] * 2
+    assert [r.id for r in again[:3]] == [r.id for r in first]
+    assert len(rows(db)) == 5
+
+
+def test_a_draft_whose_previous_claim_holds_a_row_is_not_stored(
+    db: psycopg.Connection[Any],
+) -> None:
+    dead_run = [ClaimedDraft(draft(n), uuid.uuid4()) for n in range(2)]
+    [committed] = insert_claimed(db, dead_run[:1])
+    # The next run's claims replaced both ended leases; only the first had been committed.
+    next_run = [ClaimedDraft(d.draft, uuid.uuid4(), previous_token=d.claim_token) for d in dead_run]
+
+    results = insert_claimed(db, next_run)
+
+    assert [r.stored for r in results] == [Stored.EARLIER_RUN, Stored.NEW]
+    assert results[0].id == committed.id
+    assert len(rows(db)) == 2

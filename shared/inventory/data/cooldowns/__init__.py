@@ -1,7 +1,12 @@
 """Notification cooldowns (SPEC §4): the store's interface, what a claim returns, the factory.
 
 At most one notification per (type, reference) per cooldown window, across any number of
-concurrent runs: a claim is atomic and succeeds only when no live entry exists. The monitor and
+concurrent runs: a claim is atomic and succeeds only when no live entry exists. A claim first
+holds its key for a short lease (MONITOR_CLAIM_LEASE_SECONDS, longer than any run lives); only
+`confirm`, once the notification is committed, makes it a whole cooldown window. A run that
+dies in between leaves a lease that expires, and the next claim of that key learns the dead
+run's token (`Claim.previous`) so that the insert can tell whether its notification was
+committed after all (services/delivery.py). The monitor and
 the manual checks see only this module; an implementation lives in a module of its own
 (`dynamodb.py`, `disabled.py`) and only `get_cooldown_store` names it.
 
@@ -26,21 +31,41 @@ from inventory.rules.alert_types import CooldownKey
 
 
 class ClaimOutcome(StrEnum):
-    CLAIMED = "claimed"  # no live entry existed; ours now blocks others until it expires
+    CLAIMED = "claimed"  # no live entry existed; ours (a lease) now blocks others until it ends
     SUPPRESSED = "suppressed"  # a live entry exists: inside the cooldown, send nothing
     FAILED = "failed"  # the store did not answer: send nothing (no claim, no send)
     DEFERRED = "deferred"  # the run's deadline passed before the claim was tried
 
 
 @dataclass(frozen=True, slots=True)
+class PreviousClaim:
+    """An unconfirmed claim (a lease) that ours replaced after it ended: the run that held it
+    died, maybe after committing its notification under this token."""
+
+    token: str
+    claimed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Claim:
     key: CooldownKey
     outcome: ClaimOutcome
-    # Identifies our entry, so release deletes only what we wrote; also on a FAILED claim
-    # whose write may have landed unanswered.
+    # Identifies our entry, so release and confirm touch only what we wrote; also on a FAILED
+    # claim whose write may have landed unanswered.
     token: str | None = None
     error: str | None = None
-    expires_at: int | None = None  # epoch seconds of the entry we wrote (CLAIMED only)
+    expires_at: int | None = None  # epoch seconds of the lease we wrote (CLAIMED only)
+    # Still inside its window; None when the key was free or its entry was confirmed.
+    previous: PreviousClaim | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """A claim whose notification is committed: its cooldown window counts from `since` (when
+    that notification was claimed, which is an earlier run's time for a `previous` one)."""
+
+    claim: Claim
+    since: datetime
 
 
 class CooldownStore(Protocol):
@@ -56,6 +81,12 @@ class CooldownStore(Protocol):
     def release(self, claims: Sequence[Claim]) -> None:
         """Delete our own entries again: the notification could not be stored, or the claim
         failed without an answer (its entry may exist)."""
+        ...
+
+    def confirm(self, confirmations: Sequence[Confirmation], now: datetime) -> None:
+        """Turn our leases into whole cooldown windows; never raises. A lease left unconfirmed
+        (a fault here) ends on its own, and the insert's token check keeps the next claim of
+        that key from sending again."""
         ...
 
     def stats(self, now: datetime) -> dict[str, int]:
@@ -83,4 +114,5 @@ def get_cooldown_store() -> CooldownStore:
     from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
 
     window = timedelta(seconds=float(hours * 3600))
-    return DynamoCooldownStore(settings.cooldown_table_name, window)
+    lease = timedelta(seconds=settings.monitor_claim_lease_seconds)
+    return DynamoCooldownStore(settings.cooldown_table_name, window, lease=lease)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from inventory.data.cooldowns import Claim, ClaimOutcome
+from inventory.data.cooldowns import Claim, ClaimOutcome, Confirmation
 from inventory.deadline import Deadline
 from inventory.rules.alert_types import CooldownKey
 
@@ -20,6 +20,9 @@ class DisabledCooldownStore:
         return [Claim(key, ClaimOutcome.CLAIMED) for key in keys]
 
     def release(self, claims: Sequence[Claim]) -> None:
+        return None
+
+    def confirm(self, confirmations: Sequence[Confirmation], now: datetime) -> None:
         return None
 
     def stats(self, now: datetime) -> dict[str, int]:

@@ -16,7 +16,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
-from inventory.data.cooldowns import Claim, ClaimOutcome, dynamodb_digest, dynamodb_scans
+from inventory.data.cooldowns import (
+    Claim,
+    ClaimOutcome,
+    Confirmation,
+    PreviousClaim,
+    dynamodb_digest,
+    dynamodb_scans,
+)
 from inventory.data.cooldowns.dynamodb_batches import (
     BATCH_GET_LIMIT,
     get_all,
@@ -41,6 +48,14 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 
+# An entry's `phase`: a lease until its notification is committed, then the cooldown window.
+# Entries written before leases existed have no phase and count as confirmed.
+LEASE = "lease"
+COOLDOWN = "cooldown"
+# Without a setting: the monitor's timeout (28 s) plus a statement the server may still finish.
+DEFAULT_LEASE = timedelta(seconds=60)
+
+
 def _epoch_seconds(moment: datetime) -> float:
     if moment.tzinfo is None:
         raise ValueError("Cooldown times must be timezone-aware.")
@@ -52,7 +67,8 @@ class DynamoCooldownStore:
 
     An item is live while `expires_at > now`: DynamoDB deletes expired items up to days late,
     so every read and every claim condition checks the attribute instead of trusting presence.
-    Besides the protocol, `table_name` and `window` are readable attributes.
+    A claim writes a lease (`phase` = lease, live for `lease`); `confirm` makes it the whole
+    window. Besides the protocol, `table_name`, `window` and `lease` are readable attributes.
     """
 
     def __init__(
@@ -61,12 +77,16 @@ class DynamoCooldownStore:
         window: timedelta,
         client: DynamoDBClient | None = None,
         *,
+        lease: timedelta = DEFAULT_LEASE,
         max_workers: int = MAX_WORKERS,
     ) -> None:
         if window <= timedelta(0):
             raise ValueError("The cooldown window must be positive; use DisabledCooldownStore.")
+        if lease <= timedelta(0):
+            raise ValueError("The claim lease must be positive.")
         self.table_name = table_name
         self.window = window
+        self.lease = lease
         self._client = client
         self._client_lock = threading.Lock()
         self._max_workers = max(1, max_workers)
@@ -121,10 +141,12 @@ class DynamoCooldownStore:
                 )
                 for index, claim in zip(pending, answers, strict=True):
                     claims[index] = claim
-        claimed = {c.key: c.expires_at for c in claims if c.expires_at is not None}
         out_of_time = deadline is not None and deadline.expired()
         # Out of time, the insert of what was claimed comes first; the digest can wait a run.
-        if digest is not None and (found or claimed) and not out_of_time:
+        # Claimed keys reach the digest when `confirm` makes them whole windows; here only
+        # entries the digest missed are added (with our leases, which are live too).
+        if digest is not None and found and not out_of_time:
+            claimed = {c.key: c.expires_at for c in claims if c.expires_at is not None}
             live = {key: expires for key, expires in named.items() if expires > floor_now}
             self._write_digest(client, digest.generation, {**live, **found, **claimed}, now_epoch)
         return claims
@@ -225,10 +247,10 @@ class DynamoCooldownStore:
         if deadline is not None and deadline.expired():
             return Claim(key, ClaimOutcome.DEFERRED)
         token = str(uuid4())
-        # Whole seconds, as DynamoDB's TTL wants; the ceiling keeps the window at least whole.
-        expires_at = math.ceil(now_epoch + self.window.total_seconds())
+        # Whole seconds, as DynamoDB's TTL wants; the ceiling keeps the lease at least whole.
+        expires_at = math.ceil(now_epoch + self.lease.total_seconds())
         try:
-            client.put_item(
+            answer = client.put_item(
                 TableName=self.table_name,
                 Item={
                     PARTITION_KEY: {"S": self.partition_key(key)},
@@ -236,6 +258,7 @@ class DynamoCooldownStore:
                     "reference_id": {"S": str(key.reference_id)},
                     "claimed_at": {"S": now.isoformat()},
                     "token": {"S": token},
+                    "phase": {"S": LEASE},
                     TTL_ATTRIBUTE: {"N": str(expires_at)},
                 },
                 # An expired entry DynamoDB has not deleted yet must not block the claim. Our
@@ -252,6 +275,8 @@ class DynamoCooldownStore:
                     ":now": {"N": str(math.floor(now_epoch))},
                     ":token": {"S": token},
                 },
+                # The entry we replaced: an ended lease names a run that may have committed.
+                ReturnValues="ALL_OLD",
             )
         except dynamodb_errors() as error:
             if is_conditional_check_failure(error):
@@ -259,7 +284,98 @@ class DynamoCooldownStore:
             # Unanswered, the entry may exist: the token lets release delete it again.
             ours = token if may_have_landed(error) else None
             return Claim(key, ClaimOutcome.FAILED, token=ours, error=describe_dynamodb_error(error))
-        return Claim(key, ClaimOutcome.CLAIMED, token=token, expires_at=expires_at)
+        previous = self._ended_lease(answer.get("Attributes"), token, now)
+        return Claim(
+            key, ClaimOutcome.CLAIMED, token=token, expires_at=expires_at, previous=previous
+        )
+
+    def _ended_lease(
+        self, replaced: dict[str, Any] | None, token: str, now: datetime
+    ) -> PreviousClaim | None:
+        """The replaced entry when it was a lease still inside its cooldown window: its run died
+        before confirming, perhaps after committing. Our own entry (a retried write) is not."""
+        if not replaced or replaced.get("phase", {}).get("S") != LEASE:
+            return None
+        previous_token = replaced.get("token", {}).get("S")
+        claimed_at = replaced.get("claimed_at", {}).get("S")
+        if previous_token is None or previous_token == token or claimed_at is None:
+            return None
+        since = datetime.fromisoformat(claimed_at)
+        if since + self.window <= now:
+            return None  # its notification, if any, is out of the window: a new one is due
+        return PreviousClaim(token=previous_token, claimed_at=since)
+
+    def confirm(self, confirmations: Sequence[Confirmation], now: datetime) -> None:
+        """Each lease becomes the whole window from its `since`, only while it still holds our
+        token, and the digest names it from then on; never raises. A lease left unconfirmed
+        ends on its own; the next claim of its key then names this token, and the insert finds
+        the notification it stored."""
+        ours = [c for c in confirmations if c.claim.token is not None]
+        if not ours:
+            return
+        try:
+            client = self._dynamodb()
+        except dynamodb_errors() as error:
+            logger.warning(
+                "Cooldown confirm failed", extra={"reason": describe_dynamodb_error(error)}
+            )
+            return
+        workers = min(self._max_workers, len(ours))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
+            answers = list(pool.map(lambda confirmation: self._confirm(client, confirmation), ours))
+        confirmed = {
+            c.claim.key: expires for c, expires in zip(ours, answers, strict=True) if expires
+        }
+        if confirmed:
+            self._add_to_digest(client, confirmed, _epoch_seconds(now))
+
+    def _add_to_digest(
+        self, client: DynamoDBClient, entries: dict[CooldownKey, int], now_epoch: float
+    ) -> None:
+        """The digest's live entries plus `entries`, written under the generation read first,
+        so that a release or clear meanwhile makes it refused. Unreadable: nothing written."""
+        digest = self._read_digest(client)
+        if digest is None:
+            return
+        floor_now = math.floor(now_epoch)
+        named = {} if digest.entries is None else digest.entries
+        live = {key: expires for key, expires in named.items() if expires > floor_now}
+        self._write_digest(client, digest.generation, {**live, **entries}, now_epoch)
+
+    def _confirm(self, client: DynamoDBClient, confirmation: Confirmation) -> int | None:
+        """The confirmed entry's expires_at; None when it was not ours any more or failed."""
+        claim = confirmation.claim
+        expires_at = math.ceil(_epoch_seconds(confirmation.since) + self.window.total_seconds())
+        try:
+            client.update_item(
+                TableName=self.table_name,
+                Key={PARTITION_KEY: {"S": self.partition_key(claim.key)}},
+                UpdateExpression="SET #expires_at = :expires_at, #phase = :cooldown",
+                # Cleared by an operator meanwhile: the entry stays gone.
+                ConditionExpression="#token = :token",
+                ExpressionAttributeNames={
+                    "#expires_at": TTL_ATTRIBUTE,
+                    "#phase": "phase",
+                    "#token": "token",
+                },
+                ExpressionAttributeValues={
+                    ":expires_at": {"N": str(expires_at)},
+                    ":cooldown": {"S": COOLDOWN},
+                    ":token": {"S": claim.token or ""},
+                },
+            )
+        except dynamodb_errors() as error:
+            if not is_conditional_check_failure(error):
+                logger.warning(
+                    "Cooldown confirm failed",
+                    extra={
+                        "type": claim.key.type.value,
+                        "reference_id": str(claim.key.reference_id),
+                        "reason": describe_dynamodb_error(error),
+                    },
+                )
+            return None
+        return expires_at
 
     def release(self, claims: Sequence[Claim]) -> None:
         """Delete our entries, each only while it still holds our token; never raises.
