@@ -118,8 +118,7 @@ POINTS = [
     "after-claims",
     "before-insert",
     "after-commit",
-    "confirm:1",
-    "confirm:13",
+    "confirm:1",  # the leases' one transaction landed
     "before-digest",  # every lease confirmed, the digest not yet written
 ]
 
