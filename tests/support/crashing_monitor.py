@@ -74,10 +74,8 @@ def install(point: str) -> None:
         delivery.insert_claimed = _during_call(delivery.insert_claimed)  # type: ignore[attr-defined]
     elif name == "after-commit":
         delivery.insert_claimed = _after_call(1, delivery.insert_claimed)  # type: ignore[attr-defined]
-    elif name == "confirm":  # the n-th transaction of leases made whole windows has landed
-        DynamoCooldownStore._confirm_chunk = _after_call(  # type: ignore[method-assign]
-            int(number), DynamoCooldownStore._confirm_chunk
-        )
+    elif name == "confirm":  # the n-th lease has become a whole window
+        DynamoCooldownStore._confirm = _after_call(int(number), DynamoCooldownStore._confirm)  # type: ignore[method-assign]
     elif name == "before-digest":
         DynamoCooldownStore._add_to_digest = _before_call(DynamoCooldownStore._add_to_digest)  # type: ignore[method-assign]
     elif name != "none":

@@ -118,7 +118,8 @@ POINTS = [
     "after-claims",
     "before-insert",
     "after-commit",
-    "confirm:1",  # the leases' one transaction landed
+    "confirm:1",
+    "confirm:13",
     "before-digest",  # every lease confirmed, the digest not yet written
 ]
 

@@ -31,9 +31,7 @@ from inventory.data.cooldowns.dynamodb_batches import (
 from inventory.data.cooldowns.dynamodb_client import (
     MAX_WORKERS,
     PARTITION_KEY,
-    TRANSACTION_LIMIT,
     TTL_ATTRIBUTE,
-    cancellation_reasons,
     create_dynamodb_client,
     describe_dynamodb_error,
     dynamodb_errors,
@@ -48,7 +46,6 @@ from inventory.rules.alert_types import CooldownKey
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import UpdateTypeDef
 
 
 # An entry's `phase`: a lease until its notification is committed, then the cooldown window.
@@ -323,16 +320,12 @@ class DynamoCooldownStore:
                 "Cooldown confirm failed", extra={"reason": describe_dynamodb_error(error)}
             )
             return
-        # A transaction takes 100 conditional updates: a first run's thousands of alerts are
-        # confirmed in tens of requests, not one each (docs/performance.md).
-        chunks = [
-            ours[start : start + TRANSACTION_LIMIT]
-            for start in range(0, len(ours), TRANSACTION_LIMIT)
-        ]
-        workers = min(self._max_workers, len(chunks))
+        workers = min(self._max_workers, len(ours))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
-            answers = pool.map(lambda chunk: self._confirm_chunk(client, chunk), chunks)
-            confirmed = {key: expires for answer in answers for key, expires in answer.items()}
+            answers = list(pool.map(lambda confirmation: self._confirm(client, confirmation), ours))
+        confirmed = {
+            c.claim.key: expires for c, expires in zip(ours, answers, strict=True) if expires
+        }
         if confirmed:
             self._add_to_digest(client, confirmed, _epoch_seconds(now))
 
@@ -349,71 +342,40 @@ class DynamoCooldownStore:
         live = {key: expires for key, expires in named.items() if expires > floor_now}
         self._write_digest(client, digest.generation, {**live, **entries}, now_epoch)
 
-    def _confirm_chunk(
-        self, client: DynamoDBClient, chunk: Sequence[Confirmation]
-    ) -> dict[CooldownKey, int]:
-        """One transaction of conditional updates; the keys confirmed and their expires_at.
-
-        A transaction fails whole when one entry is not ours any more (cleared, or claimed by
-        someone after our lease ended): the others are then confirmed one by one.
-        """
-        updates = {c.claim.key: self._window_update(c) for c in chunk}
-        try:
-            client.transact_write_items(
-                TransactItems=[{"Update": update} for update, _ in updates.values()]
-            )
-        except dynamodb_errors() as error:
-            reasons = cancellation_reasons(error)
-            if reasons is None:
-                logger.warning(
-                    "Cooldown confirm failed", extra={"reason": describe_dynamodb_error(error)}
-                )
-                return {}
-            confirmed: dict[CooldownKey, int] = {}
-            for (key, (update, expires_at)), reason in zip(updates.items(), reasons, strict=True):
-                if reason != "ConditionalCheckFailed" and self._update(client, key, update):
-                    confirmed[key] = expires_at
-            return confirmed
-        return {key: expires_at for key, (_, expires_at) in updates.items()}
-
-    def _window_update(self, confirmation: Confirmation) -> tuple[UpdateTypeDef, int]:
-        """The conditional update making a lease the whole window from `since`, and its end."""
+    def _confirm(self, client: DynamoDBClient, confirmation: Confirmation) -> int | None:
+        """The confirmed entry's expires_at; None when it was not ours any more or failed."""
         claim = confirmation.claim
         expires_at = math.ceil(_epoch_seconds(confirmation.since) + self.window.total_seconds())
-        update: UpdateTypeDef = {
-            "TableName": self.table_name,
-            "Key": {PARTITION_KEY: {"S": self.partition_key(claim.key)}},
-            "UpdateExpression": "SET #expires_at = :expires_at, #phase = :cooldown",
-            # Cleared by an operator meanwhile: the entry stays gone.
-            "ConditionExpression": "#token = :token",
-            "ExpressionAttributeNames": {
-                "#expires_at": TTL_ATTRIBUTE,
-                "#phase": "phase",
-                "#token": "token",
-            },
-            "ExpressionAttributeValues": {
-                ":expires_at": {"N": str(expires_at)},
-                ":cooldown": {"S": COOLDOWN},
-                ":token": {"S": claim.token or ""},
-            },
-        }
-        return update, expires_at
-
-    def _update(self, client: DynamoDBClient, key: CooldownKey, update: UpdateTypeDef) -> bool:
         try:
-            client.update_item(**update)
+            client.update_item(
+                TableName=self.table_name,
+                Key={PARTITION_KEY: {"S": self.partition_key(claim.key)}},
+                UpdateExpression="SET #expires_at = :expires_at, #phase = :cooldown",
+                # Cleared by an operator meanwhile: the entry stays gone.
+                ConditionExpression="#token = :token",
+                ExpressionAttributeNames={
+                    "#expires_at": TTL_ATTRIBUTE,
+                    "#phase": "phase",
+                    "#token": "token",
+                },
+                ExpressionAttributeValues={
+                    ":expires_at": {"N": str(expires_at)},
+                    ":cooldown": {"S": COOLDOWN},
+                    ":token": {"S": claim.token or ""},
+                },
+            )
         except dynamodb_errors() as error:
             if not is_conditional_check_failure(error):
                 logger.warning(
                     "Cooldown confirm failed",
                     extra={
-                        "type": key.type.value,
-                        "reference_id": str(key.reference_id),
+                        "type": claim.key.type.value,
+                        "reference_id": str(claim.key.reference_id),
                         "reason": describe_dynamodb_error(error),
                     },
                 )
-            return False
-        return True
+            return None
+        return expires_at
 
     def release(self, claims: Sequence[Claim]) -> None:
         """Delete our entries, each only while it still holds our token; never raises.

@@ -27,8 +27,6 @@ _READ_TIMEOUT_SECONDS = 3
 _TOTAL_ATTEMPTS = 2
 # Concurrent requests per run; the client's connection pool is sized to match.
 MAX_WORKERS = 16
-# DynamoDB's limit of actions in one TransactWriteItems.
-TRANSACTION_LIMIT = 100
 
 
 def describe_dynamodb_error(error: Exception) -> str:
@@ -46,19 +44,6 @@ def is_conditional_check_failure(error: Exception) -> bool:
         isinstance(error, ClientError)
         and error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
     )
-
-
-def cancellation_reasons(error: Exception) -> list[str] | None:
-    """Each action's reason code of a cancelled transaction ("None" for the ones that would
-    have passed); None when the error is not a cancellation."""
-    from botocore.exceptions import ClientError
-
-    if not isinstance(error, ClientError):
-        return None
-    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return None
-    reasons = error.response.get("CancellationReasons", [])
-    return [str(reason.get("Code", "None")) for reason in reasons]
 
 
 def may_have_landed(error: Exception) -> bool:
