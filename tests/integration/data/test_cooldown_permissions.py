@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from inventory.data.cooldowns import Confirmation
 from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
 from inventory.rules.alert_types import CooldownKey, NotificationType
 from tests.support.dynamo import dynamodb_client, load_template
@@ -37,6 +38,7 @@ def _granted(function: str) -> set[str]:
 
 def _monitor(store: DynamoCooldownStore) -> None:
     claims = store.claim_many(KEYS[:2], NOW)  # cold: conditional writes
+    store.confirm([Confirmation(claims[0], since=NOW)], NOW)  # an update, then the digest
     store.claim_many(KEYS, NOW)  # warm: live keys are read first
     store.release(claims)
 
