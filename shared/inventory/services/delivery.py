@@ -19,7 +19,7 @@ from uuid import UUID
 import psycopg
 
 from inventory.data.cooldowns import Claim, ClaimOutcome, CooldownStore
-from inventory.data.db import database
+from inventory.data.db import run_on_connection
 from inventory.data.notification_rows import insert_notifications
 from inventory.deadline import Deadline
 from inventory.errors import InventoryError
@@ -50,9 +50,11 @@ Inserter = Callable[[Sequence[NotificationDraft]], list[UUID]]
 
 
 def insert_into_database(drafts: Sequence[NotificationDraft]) -> list[UUID]:
-    """All drafts in one INSERT statement (one round trip), or none of them."""
-    with database() as connection:
-        return insert_notifications(connection, drafts)
+    """All drafts in one INSERT statement (one round trip), or none of them.
+
+    Run again when its connection broke (Rerun.SAFE, the default): that can duplicate only an
+    insert that committed unheard, which releasing the claims and resending would too."""
+    return run_on_connection(lambda connection: insert_notifications(connection, drafts))
 
 
 def deliver(
