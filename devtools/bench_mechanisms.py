@@ -224,7 +224,7 @@ def parallel_reads_off(_: SwitchContext) -> Iterator[None]:
         *,
         after_export: Callable[[], object] | None = None,
     ) -> tuple[Any, Any]:
-        with db.database() as main:
+        def both(main: Any) -> tuple[Any, Any]:
             try:
                 main.execute(db._BEGIN, prepare=False)
                 if after_export is not None:
@@ -232,6 +232,8 @@ def parallel_reads_off(_: SwitchContext) -> Iterator[None]:
                 return first(main), second(main)
             finally:
                 db._end(main)
+
+        return db.run_on_connection(both)
 
     with _patched(monitor_reads, "read_in_one_snapshot", one_after_the_other):
         yield

@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inventory.data.db import database
+from inventory.data.db import run_on_connection
 from inventory.http import BODY_ERROR_RESPONSES, build_app
 from inventory.models.cart import CartRequest, CartValidationEnvelope
 from inventory.observability import logger, metrics
@@ -28,8 +28,7 @@ app = build_app()
     },
 )
 def validate_cart(body: CartRequest) -> CartValidationEnvelope:
-    with database() as connection:
-        result = cart.validate_cart(connection, body)
+    result = run_on_connection(lambda connection: cart.validate_cart(connection, body))
     return CartValidationEnvelope(data=result)
 
 

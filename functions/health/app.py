@@ -11,7 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory.data.cooldowns import get_cooldown_store
-from inventory.data.db import database
+from inventory.data.db import ping
 from inventory.errors import DependencyUnavailableError
 from inventory.http import ERROR_RESPONSES, build_app
 from inventory.models.health import HealthStatus, HealthStatusEnvelope
@@ -30,7 +30,7 @@ app = build_app()
 )
 def get_health() -> HealthStatusEnvelope:
     # check_health logs each failed dependency ("Health check failed", its name and reason).
-    report = check_health(database, get_cooldown_store())
+    report = check_health(ping, get_cooldown_store())
     if not report.healthy:
         raise DependencyUnavailableError("The service is down.")
     return HealthStatusEnvelope(data=HealthStatus())

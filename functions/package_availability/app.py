@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inventory.data.db import database
+from inventory.data.db import run_on_connection
 from inventory.http import build_app
 from inventory.http_conditional import (
     IfNoneMatch,
@@ -33,8 +33,7 @@ def get_package_availability(
     packageId: UUID,  # noqa: N803 (URL name)
     if_none_match: IfNoneMatch = None,
 ) -> Response[str]:
-    with database() as connection:
-        answer = availability_cache.one_package(connection, packageId)
+    answer = run_on_connection(lambda c: availability_cache.one_package(c, packageId))
     # The envelope's schema is documented in `responses`; the body is the cached JSON.
     return etag_json_response(answer.representation, answer.etag, if_none_match)
 

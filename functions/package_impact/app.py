@@ -6,7 +6,7 @@ from uuid import UUID
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inventory.data.db import database
+from inventory.data.db import run_on_connection
 from inventory.http import ERROR_RESPONSES, build_app
 from inventory.models.availability import PackageImpactEnvelope
 from inventory.observability import logger, metrics
@@ -23,8 +23,7 @@ app = build_app()
     responses=ERROR_RESPONSES,
 )
 def get_package_impact(productId: UUID) -> PackageImpactEnvelope:  # noqa: N803 (URL name)
-    with database() as connection:
-        impact = availability.package_impact(connection, productId)
+    impact = run_on_connection(lambda c: availability.package_impact(c, productId))
     return PackageImpactEnvelope(data=impact)
 
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inventory.data.db import database
+from inventory.data.db import run_on_connection
 from inventory.http import build_app
 from inventory.http_conditional import (
     IfNoneMatch,
@@ -65,16 +65,15 @@ def list_package_availability(
     limit: Limit = None, after: After = None, if_none_match: IfNoneMatch = None
 ) -> Response[str]:
     cursor = None if after is None else decode_cursor(after)
-    with database() as connection:
-        if limit is None and cursor is None:
-            # package_list refuses from a count what cannot fit whatever it holds; the list's
-            # own bytes decide the rest.
-            answer = availability_cache.package_list(connection)
-            whole_list_fits(answer.representation, len(answer.value))
-            # The envelope's schema is documented in `responses`; the body is the cached JSON.
-            return etag_json_response(answer.representation, answer.etag, if_none_match)
-        size = limit or DEFAULT_PAGE_SIZE
-        page = availability_cache.package_page(connection, cursor, size)
+    if limit is None and cursor is None:
+        # package_list refuses from a count what cannot fit whatever it holds; the list's own
+        # bytes decide the rest.
+        answer = run_on_connection(availability_cache.package_list)
+        whole_list_fits(answer.representation, len(answer.value))
+        # The envelope's schema is documented in `responses`; the body is the cached JSON.
+        return etag_json_response(answer.representation, answer.etag, if_none_match)
+    size = limit or DEFAULT_PAGE_SIZE
+    page = run_on_connection(lambda c: availability_cache.package_page(c, cursor, size))
     response = etag_json_response(page.representation, page.etag, if_none_match)
     if page.value.next_cursor is not None:
         response.headers["Link"] = next_link(page.value.next_cursor, size)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import cache
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from inventory.errors import ConfigurationError
@@ -30,13 +30,27 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     database_secret_arn: str | None = None
     db_connect_timeout_seconds: int = Field(default=5, ge=1, le=60)
-    db_statement_timeout_ms: int = Field(default=20_000, ge=100)
+    db_statement_timeout_ms: int = Field(default=10_000, ge=100)
+    # The longest any database use may wait, connect and a retry included, set below the
+    # function's timeout so that a database that stops answering is a 503, not a timeout.
+    db_deadline_seconds: float = Field(default=12, ge=1, le=900)
     # RDS Proxy pins sessions that use prepared statements; it is set to true behind a proxy.
     db_disable_prepared_statements: bool = False
 
     cooldown_table_name: str = "inventory-notification-cooldowns"
     cron_secret: SecretStr | None = None
     cron_secret_arn: str | None = None
+
+    @model_validator(mode="after")
+    def _statements_end_before_the_deadline(self) -> Settings:
+        # A slow but live server then cancels its statement cleanly (the connection is kept)
+        # before the deadline cuts the connection.
+        if self.db_statement_timeout_ms >= self.db_deadline_seconds * 1000:
+            raise ValueError(
+                f"DB_STATEMENT_TIMEOUT_MS ({self.db_statement_timeout_ms}) must be below "
+                f"DB_DEADLINE_SECONDS ({self.db_deadline_seconds:g} s)"
+            )
+        return self
 
 
 _SECRET_FIELDS = frozenset({"database_url", "cron_secret"})
@@ -46,6 +60,10 @@ def _invalid_settings(error: ValidationError) -> str:
     parts = []
     for item in error.errors():
         field = ".".join(str(loc) for loc in item["loc"])
+        if not field:
+            # A rule across fields names them itself; its input is every setting, secrets too.
+            parts.append(item["msg"].removeprefix("Value error, "))
+            continue
         # Never echo a secret's value back, even a malformed one.
         shown = "" if field in _SECRET_FIELDS else f" (got {item.get('input')!r})"
         parts.append(f"{field.upper()}: {item['msg']}{shown}")
@@ -58,4 +76,6 @@ def get_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as error:
-        raise ConfigurationError(f"Invalid configuration: {_invalid_settings(error)}") from error
+        # Not chained: the validation error quotes its inputs, and a rule across fields gets
+        # every setting as its input, secrets included.
+        raise ConfigurationError(f"Invalid configuration: {_invalid_settings(error)}") from None

@@ -113,3 +113,6 @@ class DeadlineAfter:
         with self._lock:
             self._left -= 1
             return self._left < 0
+
+    def ends_at(self) -> float | None:
+        return None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from inventory.deadline import RESERVE_SECONDS, MonotonicDeadline, for_invocation
+from inventory.deadline import ANSWER_SECONDS, RESERVE_SECONDS, MonotonicDeadline, for_invocation
 
 
 @dataclass
@@ -27,3 +28,14 @@ def test_an_invocation_inside_its_reserve_may_start_nothing() -> None:
 def test_a_monotonic_deadline_expires_at_its_instant() -> None:
     assert MonotonicDeadline.after(0).expired() is True
     assert MonotonicDeadline.after(3600).expired() is False
+
+
+def test_an_invocation_ends_its_waits_a_moment_before_its_own_end() -> None:
+    before = time.monotonic()
+    deadline = for_invocation(Context(10_000))
+    end = deadline.ends_at()
+
+    assert end is not None
+    assert before + 10 - ANSWER_SECONDS <= end <= time.monotonic() + 10 - ANSWER_SECONDS
+    assert for_invocation(Context(0)).ends_at() is not None
+    assert MonotonicDeadline.after(60).ends_at() is None  # a deadline that knows no end

@@ -27,7 +27,7 @@ from uuid import UUID, uuid4
 import psycopg
 
 from inventory.data.cooldowns import Claim, ClaimOutcome, Confirmation, CooldownStore
-from inventory.data.db import database
+from inventory.data.db import run_on_connection
 from inventory.data.notification_rows import ClaimedDraft, InsertResult, Stored, insert_claimed
 from inventory.deadline import Deadline
 from inventory.errors import InventoryError
@@ -60,9 +60,11 @@ Inserter = Callable[[Sequence[ClaimedDraft]], list[InsertResult]]
 
 
 def insert_into_database(claimed: Sequence[ClaimedDraft]) -> list[InsertResult]:
-    """All drafts in one INSERT statement (one round trip), or none of them."""
-    with database() as connection:
-        return insert_claimed(connection, claimed)
+    """All drafts in one INSERT statement (one round trip), or none of them.
+
+    Run again when its connection broke (Rerun.SAFE, the default): each row is stored at most
+    once per claim token, so a retry after an unheard commit stores nothing twice."""
+    return run_on_connection(lambda connection: insert_claimed(connection, claimed))
 
 
 def deliver(

@@ -10,8 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
-from typing import Any
 
 import psycopg
 
@@ -20,18 +18,18 @@ from inventory.errors import InventoryError
 from inventory.models.health import DependencyHealth, HealthReport
 from inventory.observability import logger
 
-ConnectionFactory = Callable[[], AbstractContextManager[psycopg.Connection[Any]]]
+# One round trip to PostgreSQL, raising when it fails (data/db.ping).
+Ping = Callable[[], object]
 
 
 def _elapsed_ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
-def _check_postgres(connection_factory: ConnectionFactory) -> DependencyHealth:
+def _check_postgres(ping: Ping) -> DependencyHealth:
     started = time.perf_counter()
     try:
-        with connection_factory() as connection:
-            connection.execute("SELECT 1").fetchone()
+        ping()
     except InventoryError as error:
         reason = str(error)
     except psycopg.Error as error:
@@ -56,13 +54,10 @@ def _check_cooldown_table(store: CooldownStore) -> DependencyHealth:
     return DependencyHealth(status="ok", latency_ms=_elapsed_ms(started))
 
 
-def check_health(connection_factory: ConnectionFactory, store: CooldownStore) -> HealthReport:
-    """Each dependency's status and latency; `healthy` only when both answered.
-
-    `connection_factory` is a context manager factory such as `inventory.data.db.database`.
-    """
+def check_health(ping_postgres: Ping, store: CooldownStore) -> HealthReport:
+    """Each dependency's status and latency; `healthy` only when both answered."""
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="health") as pool:
-        postgres = pool.submit(_check_postgres, connection_factory)
+        postgres = pool.submit(_check_postgres, ping_postgres)
         cooldown_table = pool.submit(_check_cooldown_table, store)
         report = HealthReport(
             healthy=False,

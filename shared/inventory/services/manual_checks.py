@@ -13,7 +13,7 @@ from uuid import UUID
 from inventory.config import get_settings
 from inventory.data.availability_sql import fetch_problem_packages, fetch_product_details
 from inventory.data.cooldowns import CooldownStore, get_cooldown_store
-from inventory.data.db import database
+from inventory.data.db import Connection, run_on_connection, waits_end_by
 from inventory.deadline import Deadline
 from inventory.errors import (
     DependencyUnavailableError,
@@ -30,8 +30,8 @@ from inventory.models.checks import (
     PackageCheck,
 )
 from inventory.rules.alert_types import NotificationType
-from inventory.rules.alerts import bottleneck_alerts, package_alerts
-from inventory.rules.availability import Status
+from inventory.rules.alerts import ProductFigures, bottleneck_alerts, package_alerts
+from inventory.rules.availability import PackageAvailability, Status
 from inventory.services import availability, monitor
 from inventory.services.delivery import AlertOutcome, Delivery, deliver
 
@@ -70,12 +70,7 @@ def check_package(
     """Notify about one package now if its status calls for it and no cooldown holds it."""
     now = now or datetime.now(UTC)
     settings = get_settings()
-    with database() as connection:
-        item = availability.one_package(connection, package_id)
-        limiting = {}
-        if item.status in (Status.UNAVAILABLE, Status.LOW_STOCK):
-            # What this package's notification says about the products it names.
-            limiting = fetch_product_details(connection, item.limiting_product_ids)
+    item, limiting = run_on_connection(lambda c: _package_and_limiting(c, package_id))
     alerts = package_alerts([item], limiting, monitor.rule_settings(settings))
     if not alerts:
         reason = _QUIET_REASONS.get(item.status, "{name} needs no notification.")
@@ -91,6 +86,17 @@ def check_package(
     return _result(outcome, settings.notification_cooldown_hours)
 
 
+def _package_and_limiting(
+    connection: Connection, package_id: UUID
+) -> tuple[PackageAvailability, dict[UUID, ProductFigures]]:
+    item = availability.one_package(connection, package_id)
+    limiting = {}
+    if item.status in (Status.UNAVAILABLE, Status.LOW_STOCK):
+        # What this package's notification says about the products it names.
+        limiting = fetch_product_details(connection, item.limiting_product_ids)
+    return item, limiting
+
+
 def check_bottlenecks(
     *,
     now: datetime | None = None,
@@ -100,14 +106,15 @@ def check_bottlenecks(
     """Notify about every product that limits enough unavailable or low packages."""
     now = now or datetime.now(UTC)
     settings = get_settings()
-    # Bottlenecks need no usage: the problem packages and their limiting products suffice.
-    with database() as connection:
-        problems = fetch_problem_packages(connection, settings.package_low_stock_threshold)
-    # Alerts, not drafts: a bottleneck still inside its cooldown is never written out.
-    alerts = bottleneck_alerts(
-        problems.packages, problems.limiting_products, monitor.rule_settings(settings)
-    )
-    outcomes = deliver(alerts, store or get_cooldown_store(), now, deadline=deadline)
+    threshold = settings.package_low_stock_threshold
+    with waits_end_by(deadline.ends_at() if deadline is not None else None):
+        # Bottlenecks need no usage: the problem packages and their limiting products suffice.
+        problems = run_on_connection(lambda c: fetch_problem_packages(c, threshold))
+        # Alerts, not drafts: a bottleneck still inside its cooldown is never written out.
+        alerts = bottleneck_alerts(
+            problems.packages, problems.limiting_products, monitor.rule_settings(settings)
+        )
+        outcomes = deliver(alerts, store or get_cooldown_store(), now, deadline=deadline)
     return [_result(o, settings.notification_cooldown_hours) for o in outcomes]
 
 

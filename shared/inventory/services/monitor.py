@@ -24,6 +24,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from inventory.config import Settings, get_settings
 from inventory.data.cooldowns import CooldownStore, get_cooldown_store
+from inventory.data.db import waits_end_by
 from inventory.deadline import Deadline
 from inventory.errors import ConfigurationError, DependencyUnavailableError, InventoryError
 from inventory.failures import describe_failure
@@ -64,10 +65,12 @@ def run(
     deadline: Deadline | None = None,
 ) -> MonitorResult:
     """One monitor run; raises ConfigurationError or EvaluationFailedError when it cannot evaluate
-    (logged and counted here). Claims stop at `deadline`: the rest waits for the next run."""
+    (logged and counted here). Claims stop at `deadline`: the rest waits for the next run; no
+    database wait outlasts the invocation's end (`deadline.ends_at()`)."""
     started = time.perf_counter()
     now = now or datetime.now(UTC)
-    with cyclic_gc_paused():
+    ends_at = deadline.ends_at() if deadline is not None else None
+    with cyclic_gc_paused(), waits_end_by(ends_at):
         try:
             settings = get_settings()
             snapshot = load_alertable(settings, now)

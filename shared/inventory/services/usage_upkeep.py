@@ -15,7 +15,7 @@ import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
 
 from inventory.config import get_settings
-from inventory.data.db import database
+from inventory.data.db import run_on_connection
 from inventory.data.usage_base import build, needs_build
 from inventory.deadline import Deadline
 from inventory.errors import InventoryError
@@ -32,8 +32,11 @@ def keep_usage_base(built_at: datetime | None, now: datetime, deadline: Deadline
         return False
     started = time.perf_counter()
     try:
-        with database() as connection:
-            outcome = build(connection, get_settings().stockout_lookback_days)
+        lookback_days = get_settings().stockout_lookback_days
+        # A recompute, safe to run again after a broken connection: whether the first build
+        # committed or not, the second builds the base over the window as it then stands (a
+        # first one still running holds the advisory lock, and the second steps aside).
+        outcome = run_on_connection(lambda connection: build(connection, lookback_days))
     except (InventoryError, psycopg.Error) as error:
         logger.warning("Usage base not rebuilt", extra={"reason": describe_failure(error)})
         return False

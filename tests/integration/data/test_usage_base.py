@@ -14,15 +14,21 @@ from decimal import Decimal
 from typing import Any, LiteralString
 
 import psycopg
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inventory.config import get_settings
 from inventory.data import usage_base
+from inventory.data.db import reset_connection
 from inventory.data.usage import fetch_stockout_candidates
 from inventory.rules.alerts import ProductFigures
 from inventory.services.monitor import run_monitor
+from inventory.services.usage_upkeep import keep_usage_base
 from tests.support import services
 from tests.support.catalog import component, insert_catalog, package
+from tests.support.fault_postgres import url_through
+from tests.support.fault_proxy import answer_dropping_proxy
 from tests.support.sales import insert_sales
 from tests.support.usage_reference import fetch_product_figures
 
@@ -277,3 +283,47 @@ def test_concurrent_builds_leave_one_base(db: psycopg.Connection[Any], database_
     later = _db_now(db)
     assert _base_counts(db, later)
     assert _usage(fetch_product_figures(db, later, LOOKBACK)) == _whole_window(db, later)
+
+
+def _exact_base(db: psycopg.Connection[Any]) -> None:
+    later = _db_now(db)
+    assert db.execute("SELECT count(*) FROM usage_base").fetchone() == (1,)
+    assert _base_counts(db, later)
+    assert _usage(fetch_product_figures(db, later, LOOKBACK)) == _whole_window(db, later)
+
+
+def test_a_build_whose_connection_breaks_before_its_commit_is_built_again(
+    db: psycopg.Connection[Any],
+    database_url: str,
+    service_env: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _catalogue(db)
+    insert_sales(db, [("product", LIME.product_id, 1, _db_now(db) - timedelta(days=1))])
+    with answer_dropping_proxy(database_url) as proxy:
+        service_env.setenv("DATABASE_URL", url_through(proxy.url, database_url))
+        get_settings.cache_clear()
+        reset_connection()
+        # The connection goes with the answer to the base's row, before the COMMIT.
+        proxy.drop_answers(b"INSERT INTO usage_base (lo")
+        # Again while another test worker's write is in flight (one shared server).
+        for _ in range(20):
+            if keep_usage_base(None, _db_now(db), None):
+                break
+
+    assert proxy.dropped == 1
+    assert "Database connection broke: running the work again" in caplog.text
+    _exact_base(db)
+
+
+def test_a_build_run_again_after_it_committed_leaves_one_exact_base(
+    db: psycopg.Connection[Any],
+) -> None:
+    # What a retry does when the first build committed and only its answer was lost.
+    _catalogue(db)
+    insert_sales(db, [("package", MOJITO.package_id, 3, _db_now(db) - timedelta(days=3))])
+
+    _build(db)
+    _build(db)
+
+    _exact_base(db)

@@ -10,7 +10,7 @@ import pytest
 
 from inventory.data.cooldowns import get_cooldown_store
 from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
-from inventory.data.db import database
+from inventory.data.db import ping
 from inventory.services.health import check_health
 from tests.support import services
 
@@ -36,7 +36,7 @@ def dynamodb_down(cooldown_table: str, service_env: pytest.MonkeyPatch) -> None:
 def test_healthy_when_postgres_and_the_table_answer(
     db: psycopg.Connection[Any], cooldown_table: str
 ) -> None:
-    report = check_health(database, get_cooldown_store())
+    report = check_health(ping, get_cooldown_store())
 
     assert report.healthy is True
     assert report.postgres.status == "ok"
@@ -49,7 +49,7 @@ def test_healthy_when_postgres_and_the_table_answer(
 def test_postgres_down_is_reported_alone_without_the_password(
     postgres_down: None, cooldown_table: str
 ) -> None:
-    report = check_health(database, get_cooldown_store())
+    report = check_health(ping, get_cooldown_store())
 
     assert report.healthy is False
     assert report.postgres.status == "error"
@@ -62,7 +62,7 @@ def test_postgres_down_is_reported_alone_without_the_password(
 def test_cooldown_table_down_is_reported_alone(
     db: psycopg.Connection[Any], dynamodb_down: None
 ) -> None:
-    report = check_health(database, get_cooldown_store())
+    report = check_health(ping, get_cooldown_store())
 
     assert report.healthy is False
     assert report.postgres.status == "ok"
@@ -72,7 +72,7 @@ def test_cooldown_table_down_is_reported_alone(
 
 
 def test_both_down_are_both_reported(postgres_down: None, dynamodb_down: None) -> None:
-    report = check_health(database, get_cooldown_store())
+    report = check_health(ping, get_cooldown_store())
 
     assert report.healthy is False
     assert (report.postgres.status, report.cooldown_table.status) == ("error", "error")
@@ -81,7 +81,7 @@ def test_both_down_are_both_reported(postgres_down: None, dynamodb_down: None) -
 
 
 def test_missing_table_is_unhealthy(db: psycopg.Connection[Any], cooldown_table: str) -> None:
-    report = check_health(database, DynamoCooldownStore("no-such-table", timedelta(hours=1)))
+    report = check_health(ping, DynamoCooldownStore("no-such-table", timedelta(hours=1)))
 
     assert report.healthy is False
     assert report.cooldown_table.status == "error"
@@ -93,7 +93,7 @@ def test_disabled_cooldown_needs_no_table(
     service_env.setenv("NOTIFICATION_COOLDOWN_HOURS", "0")
     get_cooldown_store.cache_clear()
     try:
-        report = check_health(database, get_cooldown_store())
+        report = check_health(ping, get_cooldown_store())
     finally:
         get_cooldown_store.cache_clear()
 

@@ -90,6 +90,7 @@ def test_a_failure_on_the_main_connection_cancels_the_other_read(
     db: psycopg.Connection[Any], service_env: pytest.MonkeyPatch
 ) -> None:
     service_env.setenv("DB_STATEMENT_TIMEOUT_MS", "120000")
+    service_env.setenv("DB_DEADLINE_SECONDS", "180")
     get_settings.cache_clear()
     reset_connection()
     started = time.monotonic()
@@ -105,17 +106,33 @@ def test_a_failure_on_the_main_connection_cancels_the_other_read(
     assert get_connection().execute("SELECT 1 AS one").fetchone() == {"one": 1}
 
 
-def test_a_reader_connection_dropped_mid_run_is_reported_and_reopened(
+def test_a_reader_connection_dropped_mid_read_reads_again_in_a_new_snapshot(
     bucket: psycopg.Connection[Any],
 ) -> None:
     reader = get_connection(SNAPSHOT_READER)
+    exports = []
 
     def drop_reader() -> None:
+        exports.append(1)
         bucket.execute("SELECT pg_terminate_backend(%s, 5000)", (reader.info.backend_pid,))
+
+    snapshot = load_alertable(get_settings(), NOW, after_export=drop_reader)
+
+    assert len(exports) == 2  # the whole read again: a new snapshot, both sides
+    assert [p.package_id for p in snapshot.problems.packages] == [BUCKET.package_id]
+    assert _both_idle()
+    assert get_connection(SNAPSHOT_READER) is not reader
+
+
+def test_a_reader_connection_dropped_on_every_attempt_is_reported_and_reopened(
+    bucket: psycopg.Connection[Any],
+) -> None:
+    def drop_reader() -> None:
+        pid = get_connection(SNAPSHOT_READER).info.backend_pid
+        bucket.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
 
     with pytest.raises(DependencyUnavailableError, match="did not answer"):
         load_alertable(get_settings(), NOW, after_export=drop_reader)
 
     assert get_connection().info.transaction_status is TransactionStatus.IDLE
     assert run_monitor(NOW).success is True
-    assert get_connection(SNAPSHOT_READER) is not reader
