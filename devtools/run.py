@@ -1,37 +1,47 @@
 """`make run`: the whole system on this machine, no Docker, no cloud, no root.
 
-Starts embedded PostgreSQL (data in .local/pgdata, kept between runs) and moto's DynamoDB
-server, creates the tables template.yaml declares, applies migrations, loads the demo bar into
-an empty database, runs the monitor once and prints what it found, then serves the HTTP API on
-127.0.0.1:$PORT (3000) through the real handlers and runs the monitor every
-$MONITOR_INTERVAL_SECONDS (600) as EventBridge would. Ctrl-C stops everything.
+Starts embedded PostgreSQL (data in .local/pgdata) and moto's DynamoDB server (its tables
+journaled in .local/dynamodb), both kept between runs, creates the tables template.yaml
+declares, applies migrations, loads the demo bar into an empty database, runs the monitor once
+and prints what it found, then serves the HTTP API on 127.0.0.1:$PORT (3000) through the real
+handlers and runs the monitor every $MONITOR_INTERVAL_SECONDS (600) as EventBridge would.
+One Ctrl-C or SIGTERM stops everything, PostgreSQL included (devtools.stop_signals).
 
 DATABASE_URL and AWS_ENDPOINT_URL_DYNAMODB point it at real services instead;
-CORS_ALLOWED_ORIGINS replaces the template's CorsAllowedOrigins (a POS dev server's origin).
+CORS_ALLOWED_ORIGINS replaces the template's CorsAllowedOrigins (a POS dev server's origin);
+INVENTORY_LOCAL_DIR keeps the state somewhere else than .local/.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import IO, Any
 
 from devtools.apigw import scheduled_event
 from devtools.lambda_runtime import InProcessFunctions
-from devtools.local_api import LocalApiServer
+from devtools.local_api import LocalApiServer, serve_in_thread
 from devtools.local_issuer import LOCAL_CLIENTS, LocalIssuer
-from devtools.local_services import LOCAL_DIR, LocalServices, start_services
+from devtools.local_services import LocalServices, start_services
+from devtools.local_state import local_dir, shown
+from devtools.stop_signals import StopSignals
 from devtools.template import FunctionSpec, Template, load_template
 from devtools.terminal_tables import availability_table, monitor_summary_line, notifications_table
 
 AVAILABILITY_ROUTE = "GET /api/packages/availability"
-FUNCTION_LOG = LOCAL_DIR / "functions.log"
+# How long the stop waits for a monitor run in progress to commit what it claimed.
+MONITOR_STOP_WAIT_SECONDS = 30
+
+
+def function_log() -> Path:
+    return local_dir() / "functions.log"
 
 
 def _body(result: Any) -> Any:
@@ -93,8 +103,11 @@ class LocalRuntime:
 
 
 def _print(text: str = "", stream: IO[str] = sys.stdout) -> None:
-    stream.write(text + "\n")
-    stream.flush()
+    try:
+        stream.write(text + "\n")
+        stream.flush()
+    except (OSError, ValueError):
+        pass  # the terminal is gone (SIGHUP): the stop goes on without it
 
 
 def show_monitor_run(runtime: LocalRuntime, out: IO[str]) -> None:
@@ -201,75 +214,124 @@ def local_parameters(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     return {"CorsAllowedOrigins": origins} if origins else {}
 
 
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
+@dataclass
+class _Running:
+    """What the stop must end, filled in as start-up creates it."""
+
+    started: float = field(default_factory=time.monotonic)
+    stop_monitor: threading.Event = field(default_factory=threading.Event)
+    server: LocalApiServer | None = None
+    serving: threading.Thread | None = None
+    monitor: threading.Thread | None = None
+
+
+def _serve(
+    template: Template,
+    services: LocalServices,
+    log: IO[str],
+    signals: StopSignals,
+    out: IO[str],
+    running: _Running,
+) -> None:
+    """Start-up after the services, then serve until a stop signal. What must be stopped goes
+    into `running` as soon as it exists; a signal during start-up ends it at the next step."""
+    port = int(os.environ.get("PORT", "3000"))
+    interval = float(os.environ.get("MONITOR_INTERVAL_SECONDS", "600"))
+    for note in services.notes:
+        _print(f"  {note}", out)
+    runtime = LocalRuntime(template, services, log)
+    _print("\nMonitor (as the EventBridge rule runs it):", out)
+    show_monitor_run(runtime, out)
+    if signals.requested:
+        return
+    items = runtime.availability()
+    if items is not None:
+        _print(f"\nPackage availability ({len(items)} packages):\n", out)
+        _print(availability_table(items), out)
+    server = LocalApiServer(
+        ("127.0.0.1", port), template, runtime.functions.invoke, parameters=local_parameters()
+    )
+    running.server = server
+    services.write_state()
+    _print(f"\nHTTP API on {server.url} ({len(template.routes)} routes from template.yaml):")
+    for line in example_commands(server.url, services.cron_secret, template, server.issuer):
+        _print(line, out)
+    _print(
+        f'\n  Tokens: make token SCOPES="inventory/availability.read ...", or POST '
+        f"{server.url}/oauth2/token as a local client (devtools/local_issuer.py):",
+        out,
+    )
+    for client in LOCAL_CLIENTS.values():
+        _print(
+            f"    curl -s -u {client.client_id}:{client.client_secret} "
+            f"-d grant_type=client_credentials {server.url}/oauth2/token"
+            f"   # {client.description}: {' '.join(client.scopes)}",
+            out,
+        )
+    _print(f"\n  PostgreSQL: psql {services.database_url}", out)
+    token_file = shown(local_dir() / "cron_token")
+    _print(f"  Cron token (kept in {token_file}): {services.cron_secret}", out)
+    _print(f"  Function logs: {shown(function_log())}", out)
+    _print(f"  State (database, cooldowns, keys): {shown(local_dir())}/", out)
+    if server.cors is not None:
+        origins = ", ".join(server.cors.allow_origins) or "none"
+        _print(f"  CORS origins (CORS_ALLOWED_ORIGINS): {origins}", out)
+    if template.scheduled_functions:
+        _print(f"  Monitor runs every {interval:g} s (MONITOR_INTERVAL_SECONDS).", out)
+        monitor = threading.Thread(
+            target=_monitor_loop,
+            args=(runtime, interval, running.stop_monitor, out),
+            name="monitor-schedule",
+            daemon=True,
+        )
+        monitor.start()
+        running.monitor = monitor
+    running.serving = serve_in_thread(server)
+    _print(f"\nUp in {time.monotonic() - running.started:.1f} s. Ctrl-C stops everything.", out)
+    signals.wait()
+
+
+def _shut_down(services: LocalServices, running: _Running, out: IO[str]) -> None:
+    """Stop in order, each step whatever the previous one did: the API (no new requests),
+    the schedule (a run in progress commits first), then moto and PostgreSQL."""
+    running.stop_monitor.set()
+    try:
+        if running.server is not None:
+            if running.serving is not None:
+                running.server.shutdown()
+            running.server.server_close()
+        if running.monitor is not None:
+            running.monitor.join(timeout=0.5)
+            if running.monitor.is_alive():
+                _print("  waiting for the monitor run in progress...", out)
+                running.monitor.join(timeout=MONITOR_STOP_WAIT_SECONDS)
+    finally:
+        services.stop()
 
 
 def main() -> int:
+    # First: a signal from here on requests the stop instead of ending the process half way.
+    signals = StopSignals().install()
     out = sys.stdout
-    started = time.monotonic()
-    port = int(os.environ.get("PORT", "3000"))
-    interval = float(os.environ.get("MONITOR_INTERVAL_SECONDS", "600"))
+    running = _Running()
     template = load_template()
     _print("Starting the local inventory service...", out)
-    services = start_services(template, attach=False)
-    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
-    log = FUNCTION_LOG.open("a", encoding="utf-8")
-    stop = threading.Event()
-    server: LocalApiServer | None = None
+    services = start_services(template, attach=False)  # stops what it started if it fails
+    log: IO[str] | None = None
     try:
-        for note in services.notes:
-            _print(f"  {note}", out)
-        runtime = LocalRuntime(template, services, log)
-        _print("\nMonitor (as the EventBridge rule runs it):", out)
-        show_monitor_run(runtime, out)
-        items = runtime.availability()
-        if items is not None:
-            _print(f"\nPackage availability ({len(items)} packages):\n", out)
-            _print(availability_table(items), out)
-        server = LocalApiServer(
-            ("127.0.0.1", port), template, runtime.functions.invoke, parameters=local_parameters()
-        )
-        services.write_state()
-        _print(f"\nHTTP API on {server.url} ({len(template.routes)} routes from template.yaml):")
-        for line in example_commands(server.url, services.cron_secret, template, server.issuer):
-            _print(line, out)
-        _print(
-            f'\n  Tokens: make token SCOPES="inventory/availability.read ...", or POST '
-            f"{server.url}/oauth2/token as a local client (devtools/local_issuer.py):",
-            out,
-        )
-        for client in LOCAL_CLIENTS.values():
-            _print(
-                f"    curl -s -u {client.client_id}:{client.client_secret} "
-                f"-d grant_type=client_credentials {server.url}/oauth2/token"
-                f"   # {client.description}: {' '.join(client.scopes)}",
-                out,
-            )
-        _print(f"\n  PostgreSQL: psql {services.database_url}", out)
-        _print(f"  Cron token (kept in .local/cron_token): {services.cron_secret}", out)
-        _print(f"  Function logs: {FUNCTION_LOG.relative_to(LOCAL_DIR.parent)}", out)
-        if server.cors is not None:
-            origins = ", ".join(server.cors.allow_origins) or "none"
-            _print(f"  CORS origins (CORS_ALLOWED_ORIGINS): {origins}", out)
-        if template.scheduled_functions:
-            _print(f"  Monitor runs every {interval:g} s (MONITOR_INTERVAL_SECONDS).", out)
-            threading.Thread(
-                target=_monitor_loop, args=(runtime, interval, stop, out), daemon=True
-            ).start()
-        _print(f"\nUp in {time.monotonic() - started:.1f} s. Ctrl-C stops everything.", out)
-        # SIGTERM (a stopped terminal, a supervisor) shuts down as cleanly as Ctrl-C.
-        signal.signal(signal.SIGTERM, _interrupt)
-        server.serve_forever()
-    except KeyboardInterrupt:
-        _print("\nStopping...", out)
+        function_log().parent.mkdir(parents=True, exist_ok=True)
+        log = function_log().open("a", encoding="utf-8")
+        if not signals.requested:
+            _serve(template, services, log, signals, out, running)
     finally:
-        stop.set()
-        if server is not None:
-            server.server_close()  # serve_forever has returned: Ctrl-C interrupted it
-        services.stop()
-        log.close()
-    _print("Stopped: API closed, PostgreSQL stopped.", out)
+        # Signals keep being recorded, never raised: this runs to its end.
+        _print(f"\nStopping ({', '.join(signals.received) or 'start-up failed'})...", out)
+        try:
+            _shut_down(services, running, out)
+        finally:
+            if log is not None:
+                log.close()
+    _print("Stopped: API closed, moto and PostgreSQL stopped.", out)
     return 0
 
 
