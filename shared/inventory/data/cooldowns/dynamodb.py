@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID, uuid4
 
 from inventory.data.cooldowns import (
@@ -47,6 +47,9 @@ from inventory.rules.alert_types import CooldownKey
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
+
+_Item = TypeVar("_Item")
+_Answer = TypeVar("_Answer")
 
 # An entry's `phase`: a lease until its notification is committed, then the cooldown window.
 # Entries written before leases existed have no phase and count as confirmed.
@@ -311,23 +314,34 @@ class DynamoCooldownStore:
         ends on its own; the next claim of its key then names this token, and the insert finds
         the notification it stored."""
         ours = [c for c in confirmations if c.claim.token is not None]
-        if not ours:
+        done = self._for_each(ours, self._confirm, "Cooldown confirm failed")
+        if done is None:
             return
-        try:
-            client = self._dynamodb()
-        except dynamodb_errors() as error:
-            logger.warning(
-                "Cooldown confirm failed", extra={"reason": describe_dynamodb_error(error)}
-            )
-            return
-        workers = min(self._max_workers, len(ours))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
-            answers = list(pool.map(lambda confirmation: self._confirm(client, confirmation), ours))
+        client, answers = done
         confirmed = {
             c.claim.key: expires for c, expires in zip(ours, answers, strict=True) if expires
         }
         if confirmed:
             self._add_to_digest(client, confirmed, _epoch_seconds(now))
+
+    def _for_each(
+        self,
+        items: Sequence[_Item],
+        call: Callable[[DynamoDBClient, _Item], _Answer],
+        failure: str,
+    ) -> tuple[DynamoDBClient, list[_Answer]] | None:
+        """`call` for every item, concurrently; None when there is nothing to do or no client
+        (logged as `failure`)."""
+        if not items:
+            return None
+        try:
+            client = self._dynamodb()
+        except dynamodb_errors() as error:
+            logger.warning(failure, extra={"reason": describe_dynamodb_error(error)})
+            return None
+        workers = min(self._max_workers, len(items))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
+            return client, list(pool.map(lambda item: call(client, item), items))
 
     def _add_to_digest(
         self, client: DynamoDBClient, entries: dict[CooldownKey, int], now_epoch: float
@@ -385,18 +399,8 @@ class DynamoCooldownStore:
         which is better than failing the run that tried to clean up.
         """
         ours = [c for c in claims if c.token is not None]
-        if not ours:
+        if self._for_each(ours, self._release, "Cooldown release failed") is None:
             return
-        try:
-            client = self._dynamodb()
-        except dynamodb_errors() as error:
-            logger.warning(
-                "Cooldown release failed", extra={"reason": describe_dynamodb_error(error)}
-            )
-            return
-        workers = min(self._max_workers, len(ours))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
-            list(pool.map(lambda claim: self._release(client, claim), ours))
         # A digest written in this run lists these entries as live.
         self._invalidate_digest()
 
