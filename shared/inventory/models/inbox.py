@@ -39,7 +39,17 @@ def _rfc3339_only(value: object) -> object:
     )
 
 
-GivenInstant = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only)]
+def _in_utc(value: datetime) -> datetime:
+    """In UTC, as PostgreSQL is given it: it refuses offsets beyond ±15:59 that Python reads."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first year Python holds
+        raise PydanticCustomError(
+            "datetime_range", "Input is outside the years 1 to 9999"
+        ) from None
+
+
+GivenInstant = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only), AfterValidator(_in_utc)]
 """An instant a request gives (`since`, `before`): RFC 3339 text with its offset; a local time
 without one is refused (422: which instant would it be?)."""
 

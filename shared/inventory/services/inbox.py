@@ -49,6 +49,9 @@ def decode_cursor(cursor: str) -> Position:
         instant = datetime.fromisoformat(created_at)
         if instant.tzinfo is None:
             raise ValueError(created_at)
+        # Ours are in UTC; an offset PostgreSQL refuses (beyond ±15:59) is not ours.
+        if instant.utcoffset():
+            raise ValueError(created_at)
         return (instant, UUID(notification_id))
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, AttributeError):
         raise MalformedRequestError(

@@ -7,6 +7,7 @@ notifications while new ones arrive sees each exactly once.
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 import uuid
@@ -100,6 +101,11 @@ def oracle(rows: list[dict[str, Any]], query: dict[str, str]) -> list[str]:
 
     kept = sorted(filter(keep, rows), key=lambda r: (r["created_at"], r["id"]), reverse=True)
     return [str(row["id"]) for row in kept]
+
+
+def cursor_of(text: str) -> str:
+    """A cursor as ours are made (base64url of a JSON pair), of any content."""
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def get(
@@ -223,6 +229,7 @@ FILTERS = [
     {"reference_id": str(uuid.UUID(int=99))},  # names nothing
     {"since": (EPOCH + timedelta(seconds=200)).isoformat()},
     {"since": "2025-10-01T02:03:20+02:00"},  # an offset: the same instant as EPOCH + 200 s
+    {"since": "2025-09-30T03:45:20-20:18"},  # an offset PostgreSQL itself would refuse
     {"state": "open", "unread": "true"},
     {"state": "resolved", "unread": "false", "type": "package_low_stock"},
     {"unread": "true", "priority": "urgent", "reference_id": str(REFERENCES[1])},
@@ -500,11 +507,19 @@ def test_a_refused_mark_many_body_names_the_field(
         ({"reference_id": "limes"}, 400, "reference_id"),
         ({"since": "last week"}, 400, "since"),
         ({"since": "0.0"}, 400, "since"),  # pydantic would read seconds since 1970
+        ({"since": "0001-01-01T00:00:00+01:00"}, 422, "since"),  # before year 1 in UTC
         ({"since": "2025-10-21T12:00:00"}, 422, "since"),  # no offset: which instant?
         ({"limit": "0"}, 422, "limit"),
         ({"limit": "1001"}, 422, "limit"),
         ({"limit": "ten"}, 400, "limit"),
         ({"after": "not-a-cursor"}, 400, "after"),
+        (
+            {"after": cursor_of(f'["2025-10-01T00:00:00-20:18", "{uuid.UUID(int=1)}"]')},
+            400,
+            "after",
+        ),
+        ({"after": cursor_of(f'["2025-10-01T00:00:00", "{uuid.UUID(int=1)}"]')}, 400, "after"),
+        ({"after": cursor_of('["2025-10-01T00:00:00Z", "not-a-uuid"]')}, 400, "after"),
         ({"unred": "true"}, 400, "unred"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
