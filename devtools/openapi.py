@@ -46,6 +46,7 @@ TAGS = (
     ("Availability", "How many of each package can be sold now, and what limits them."),
     ("POS", "Checks the point of sale makes before it sells."),
     ("Notifications", "Manual stock checks that notify, and the notification cooldowns."),
+    ("Inbox", "Stored notifications: read them, page through them, mark them read."),
     ("Monitor", "The inventory monitor, for external schedulers."),
     ("Health", "Whether the service's dependencies answer."),
 )

@@ -137,6 +137,8 @@ def _example_body(path: str) -> str:
             ]
         }
         return json.dumps(cart)
+    if path == "/api/notifications/read":  # everything stored until now
+        return json.dumps({"before": datetime.now(UTC).isoformat(timespec="seconds")})
     return "{}"
 
 

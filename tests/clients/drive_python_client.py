@@ -29,6 +29,12 @@ from inventory_client.api.availability import (
     list_package_availability,
 )
 from inventory_client.api.health import get_health
+from inventory_client.api.inbox import (
+    get_notification,
+    list_notifications,
+    mark_notification_read,
+    mark_notifications_read,
+)
 from inventory_client.api.monitor import run_inventory_monitor
 from inventory_client.api.notifications import (
     clear_cooldowns,
@@ -45,6 +51,11 @@ from inventory_client.models import (
     ErrorEnvelope,
     FullCheck,
     HealthStatusEnvelope,
+    InboxItemEnvelope,
+    InboxListEnvelope,
+    InboxState,
+    MarkedReadEnvelope,
+    MarkReadRequest,
     MonitorResultEnvelope,
     NotificationCheckEnvelope,
     NotificationCheckRequest,
@@ -161,6 +172,48 @@ def drive(base_url: str, cron_token: str, access_token: str) -> list[str]:
         f"runNotificationCheck: no body -> full_check ({data.summary.notifications_sent} sent), "
         "package_check, bottleneck_check"
     )
+
+    # The inbox: what the checks stored, a page and the next, 304, one, mark one, mark many.
+    listed_inbox = list_notifications.sync_detailed(client=client, state=InboxState.OPEN)
+    inbox = expect(listed_inbox, HTTPStatus.OK, InboxListEnvelope).data
+    assert inbox
+    assert all(n.resolved_at is None for n in inbox)
+    unchanged = list_notifications.sync_detailed(
+        client=client, state=InboxState.OPEN, if_none_match=listed_inbox.headers["ETag"]
+    )
+    expect(unchanged, HTTPStatus.NOT_MODIFIED, None)
+    newest = list_notifications.sync_detailed(client=client, state=InboxState.OPEN, limit=1)
+    after = after_cursor(newest.headers["Link"])
+    older = list_notifications.sync_detailed(
+        client=client, state=InboxState.OPEN, limit=1, after=after
+    )
+    paged = [n.id for n in expect(newest, HTTPStatus.OK, InboxListEnvelope).data]
+    paged += [n.id for n in expect(older, HTTPStatus.OK, InboxListEnvelope).data]
+    assert paged == [n.id for n in inbox[:2]]
+    seen.append(f"listNotifications: {len(inbox)} open, 304 with If-None-Match, pages of 1")
+
+    first = inbox[0]
+    fetched = expect(
+        get_notification.sync_detailed(first.id, client=client), HTTPStatus.OK, InboxItemEnvelope
+    ).data
+    assert fetched.title == first.title
+    missing = get_notification.sync_detailed(uuid.uuid4(), client=client)
+    assert expect(missing, HTTPStatus.NOT_FOUND, ErrorEnvelope).success is False
+    seen.append(f"getNotification: {fetched.type_}; unknown id 404")
+
+    read = mark_notification_read.sync_detailed(first.id, client=client)
+    marked = expect(read, HTTPStatus.OK, InboxItemEnvelope).data
+    assert isinstance(marked.read_at, datetime.datetime)
+    again_read = mark_notification_read.sync_detailed(first.id, client=client)
+    assert expect(again_read, HTTPStatus.OK, InboxItemEnvelope).data.read_at == marked.read_at
+    seen.append(f"markNotificationRead: read by {marked.read_by}, the first read_at stays")
+
+    by_ids = mark_notifications_read.sync_detailed(
+        client=client, body=MarkReadRequest(ids=[n.id for n in inbox])
+    )
+    count = expect(by_ids, HTTPStatus.OK, MarkedReadEnvelope).data.marked
+    assert count == len(inbox) - 1
+    seen.append(f"markNotificationsRead: {count} newly marked")
 
     stats = expect(
         get_cooldown_stats.sync_detailed(client=client), HTTPStatus.OK, CooldownStatsEnvelope

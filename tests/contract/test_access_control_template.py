@@ -29,6 +29,10 @@ ROUTE_SCOPES = {
     "GET /api/inventory/notifications/check": ("inventory/notifications.read",),
     "POST /api/inventory/notifications/check": ("inventory/notifications.manage",),
     "DELETE /api/inventory/notifications/cooldowns": ("inventory/notifications.manage",),
+    "GET /api/notifications": ("inventory/notifications.read",),
+    "GET /api/notifications/{notificationId}": ("inventory/notifications.read",),
+    "POST /api/notifications/{notificationId}/read": ("inventory/notifications.manage",),
+    "POST /api/notifications/read": ("inventory/notifications.manage",),
 }
 
 RESOURCE_SERVER_SCOPES = {

@@ -48,3 +48,25 @@ Quantity = Annotated[
     PlainSerializer(_marked_number, return_type=Any, when_used="json"),
     WithJsonSchema({"type": "number"}, mode="serialization"),
 ]
+
+
+def _marked_tree(value: Any) -> Any:
+    """A JSON tree with every Decimal marked, so `exact_json` writes it with its own digits."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a JSON number")
+        return _MARK + format(value, "f")
+    if isinstance(value, dict):
+        return {key: _marked_tree(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_marked_tree(item) for item in value]
+    return value
+
+
+# A JSON object read with its numbers as Decimals (stored figures, `notifications.data`),
+# written back with the digits it was stored with.
+ExactJsonObject = Annotated[
+    dict[str, Any],
+    PlainSerializer(_marked_tree, return_type=Any, when_used="json"),
+    WithJsonSchema({"type": "object", "additionalProperties": True}, mode="serialization"),
+]

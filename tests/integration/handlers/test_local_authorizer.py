@@ -5,7 +5,9 @@ own answer with it, and no token in any log line."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import psycopg
 import pytest
 
 from devtools.local_api import LocalApiServer
@@ -136,3 +138,64 @@ def test_the_validated_claims_reach_the_handler_which_says_who_cleared(
     status, _, body = request(local_api.url + CLEAR, method="DELETE", token=token)
     assert status == 200
     assert body["data"]["cleared_by"] == "local-manager"
+
+
+NOTIFICATIONS_READ = "inventory/notifications.read"
+INBOX = "/api/notifications"
+
+
+def _stored_notification(db: psycopg.Connection[Any]) -> str:
+    row = db.execute(
+        "INSERT INTO notifications (type, priority, title, message, reference_type,"
+        " reference_id) VALUES ('package_unavailable', 'urgent', 'Sold out', 'Sold out',"
+        " 'package', gen_random_uuid()) RETURNING id"
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _post(url: str, token: str, body: bytes | None = None) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    status, _, answer = request(url, method="POST", body=body, headers=headers, token=token)
+    return status, answer
+
+
+def test_the_inbox_is_read_with_notifications_read_and_marked_with_notifications_manage(
+    local_api: LocalApiServer, invocations: list[str], db: psycopg.Connection[Any]
+) -> None:
+    notification_id = _stored_notification(db)
+    one = f"{local_api.url}{INBOX}/{notification_id}"
+    mark = f"{one}/read"
+    mark_many = f"{local_api.url}{INBOX}/read"
+    before = b'{"before": "2100-01-01T00:00:00Z"}'
+    reader = token_for(local_api.url, (NOTIFICATIONS_READ,))
+    pos = token_for(local_api.url, (READ,))
+    manager = token_for(local_api.url, (MANAGE,), client_id="local-manager", sub="local-manager")
+
+    assert request(local_api.url + INBOX, token=None)[0] == 401
+    assert request(local_api.url + INBOX, token=pos)[::2] == (403, {"message": "Forbidden"})
+    assert request(one, token=pos)[0] == 403
+    assert _post(mark, reader) == (403, {"message": "Forbidden"})
+    assert _post(mark_many, reader, before) == (403, {"message": "Forbidden"})
+    assert invocations == []
+
+    status, _, listed = request(local_api.url + INBOX, token=reader)
+    assert status == 200
+    assert [item["id"] for item in listed["data"]] == [notification_id]
+    assert request(one, token=reader)[0] == 200
+    status, marked = _post(mark, manager)
+    assert status == 200
+    assert marked["data"]["read_by"] == "local-manager"  # from the validated claims
+    assert _post(mark_many, manager, before) == (200, {"success": True, "data": {"marked": 0}})
+    assert invocations == [
+        "InboxListFunction",
+        "InboxItemFunction",
+        "InboxMarkOneFunction",
+        "InboxMarkManyFunction",
+    ]
+
+
+def test_the_manager_client_may_read_and_mark_the_inbox() -> None:
+    from devtools.local_issuer import LOCAL_CLIENTS
+
+    assert {NOTIFICATIONS_READ, MANAGE} <= set(LOCAL_CLIENTS["local-manager"].scopes)
