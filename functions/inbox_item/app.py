@@ -6,7 +6,7 @@ from uuid import UUID
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inventory.data.db import database
+from inventory.data.db import run_on_connection
 from inventory.http import ERROR_RESPONSES, build_app
 from inventory.models.inbox import InboxItemEnvelope
 from inventory.observability import logger, metrics
@@ -23,8 +23,7 @@ app = build_app()
     responses=ERROR_RESPONSES,
 )
 def get_notification(notificationId: UUID) -> InboxItemEnvelope:  # noqa: N803 (URL name)
-    with database() as connection:
-        item = inbox.one(connection, notificationId)
+    item = run_on_connection(lambda connection: inbox.one(connection, notificationId))
     return InboxItemEnvelope(data=item)
 
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from inventory.data.db import database
+from inventory.data.db import run_on_connection
 from inventory.http import build_app, reject_unknown_query_parameters
 from inventory.http_conditional import (
     IfNoneMatch,
@@ -83,8 +83,7 @@ def list_notifications(
         reference_id=reference_id,
         since=since,
     )
-    with database() as connection:
-        page = inbox.page(connection, filters, after, limit)
+    page = run_on_connection(lambda connection: inbox.page(connection, filters, after, limit))
     response = etag_json_response(page.representation, page.etag, if_none_match)
     if page.next_cursor is not None:
         response.headers["Link"] = next_link(

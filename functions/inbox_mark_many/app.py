@@ -6,7 +6,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory.callers import caller_of
-from inventory.data.db import database
+from inventory.data.db import run_on_connection
 from inventory.http import BODY_ERROR_RESPONSES, build_app
 from inventory.models.inbox import MAX_MARK_IDS, MarkedReadEnvelope, MarkReadRequest
 from inventory.observability import logger, metrics
@@ -29,8 +29,9 @@ app = build_app()
 )
 def mark_notifications_read(request: MarkReadRequest) -> MarkedReadEnvelope:
     caller = caller_of(app.current_event.raw_event)
-    with database() as connection:
-        marked = inbox.mark_many_read(connection, request, caller)
+    # Run again on a broken connection: marking is idempotent (only unread rows change), though
+    # a retry after an unheard commit counts 0 newly marked.
+    marked = run_on_connection(lambda connection: inbox.mark_many_read(connection, request, caller))
     logger.info(
         "Notifications marked read",
         extra={

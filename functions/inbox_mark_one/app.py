@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory.callers import caller_of
-from inventory.data.db import database
+from inventory.data.db import run_on_connection
 from inventory.http import BODY_ERROR_RESPONSES, build_app
 from inventory.models.inbox import InboxItemEnvelope
 from inventory.observability import logger, metrics
@@ -29,8 +29,8 @@ app = build_app()
 )
 def mark_notification_read(notificationId: UUID) -> InboxItemEnvelope:  # noqa: N803 (URL name)
     caller = caller_of(app.current_event.raw_event)
-    with database() as connection:
-        item = inbox.mark_read(connection, notificationId, caller)
+    # Idempotent (the first reader stays): safe to run again on a broken connection.
+    item = run_on_connection(lambda connection: inbox.mark_read(connection, notificationId, caller))
     logger.info(
         "Notification marked read",
         extra={"notification_id": str(item.id), "read_by": item.read_by, **caller.log_fields()},
