@@ -459,8 +459,9 @@ class JournalingApp:
                     if self.journal.appended >= self.journal.compact_after:
                         self.journal.compact(self.app, time.time())
                 except (OSError, JournalError) as error:
-                    # This write is applied in memory only; refuse every later one, so what
-                    # a restart restores differs from what clients saw by this write at most.
+                    # This write may be in memory only (a failed append) or journaled (a failed
+                    # compaction after it); either way every later write is refused, so what a
+                    # restart restores differs from what clients saw by this write at most.
                     self.journal.failure = f"the journal failed ({type(error).__name__}: {error})"
                     return _error(
                         "500 Internal Server Error", "InternalServerError", self.journal.failure

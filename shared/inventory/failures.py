@@ -6,7 +6,7 @@ import sys
 
 import psycopg
 
-from inventory.errors import DatabaseUnreachableError, InventoryError
+from inventory.errors import InventoryError
 
 
 def describe_failure(error: Exception) -> str:
@@ -33,20 +33,3 @@ def _describe_aws_failure(error: Exception) -> str | None:
     if isinstance(error, exceptions.BotoCoreError):
         return f"unreachable: {error}"
     return None
-
-
-def may_have_committed(error: BaseException) -> bool:
-    """Whether a database write that raised may have been committed all the same: a statement
-    reached the server and its answer never came back (the connection broke or was cut at a
-    deadline). An error the server answered with means the statement rolled back; a failed
-    connect, or a fault before any statement, sent nothing."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, DatabaseUnreachableError):
-            return False
-        if isinstance(current, psycopg.Error):
-            return isinstance(current, psycopg.OperationalError) and current.sqlstate is None
-        current = current.__cause__ or current.__context__
-    return False

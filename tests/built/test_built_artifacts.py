@@ -102,6 +102,18 @@ def _event(path: Path) -> dict[str, Any]:
     return event
 
 
+def _store_what_it_names(db: psycopg.Connection[Any], event: dict[str, Any]) -> None:
+    """The notification an inbox event names (the demo bar has none until a monitor run)."""
+    notification_id = (event.get("pathParameters") or {}).get("notificationId")
+    if notification_id is not None:
+        db.execute(
+            "INSERT INTO notifications (id, type, priority, title, message, reference_type,"
+            " reference_id) VALUES (%s, 'package_unavailable', 'urgent', 'Sold out',"
+            " 'Sold out.', 'package', gen_random_uuid())",
+            (notification_id,),
+        )
+
+
 def _outside(origins: dict[str, str], *folders: Path) -> dict[str, str]:
     prefixes = tuple(str(folder) + "/" for folder in folders)
     return {name: path for name, path in origins.items() if not path.startswith(prefixes)}
@@ -113,6 +125,7 @@ def test_built_function_answers_its_event_with_only_the_lambda_layout_importable
 ) -> None:
     event = _event(event_file)
     spec = build.function_for(event)
+    _store_what_it_names(demo_bar, event)
 
     result = probe(build.python, spec, [event], lambda_env(spec), runtime=build.runtime)
 

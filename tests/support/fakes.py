@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from inventory.data.cooldowns import Claim, ClaimOutcome, Confirmation, PreviousClaim
+from inventory.data.cooldowns import Claim, ClaimOutcome, Confirmation
 from inventory.deadline import Deadline
 from inventory.rules.alert_types import CooldownKey
 
@@ -25,7 +25,7 @@ class Entry:
 
 class InMemoryCooldownStore:
     """The CooldownStore protocol over a dict: live while expires_at > now, like the table; a
-    claim is a lease until confirmed, and names the ended unconfirmed lease it replaced.
+    claim is a lease until confirmed.
 
     `fail_with` makes every claim FAILED (a dead endpoint); `released` records releases.
     """
@@ -57,12 +57,9 @@ class InMemoryCooldownStore:
         current = self.entries.get(key)
         if current is not None and current.expires_at > now:
             return Claim(key, ClaimOutcome.SUPPRESSED)
-        previous = None
-        if current is not None and not current.confirmed and current.claimed_at + self.window > now:
-            previous = PreviousClaim(current.token, current.claimed_at)
         token = str(uuid.uuid4())
         self.entries[key] = Entry(now + self.lease, token, now)
-        return Claim(key, ClaimOutcome.CLAIMED, token=token, previous=previous)
+        return Claim(key, ClaimOutcome.CLAIMED, token=token)
 
     def release(self, claims: Sequence[Claim]) -> None:
         with self._lock:

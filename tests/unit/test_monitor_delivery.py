@@ -27,28 +27,39 @@ NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
 
 
 class RecordingInserter:
-    """Stores drafts at most once per claim token, like the notifications table; `batches`
-    holds what each call stored anew. `failure` makes the next calls raise it, after storing
-    when `commit_then_fail` (an answer lost after the commit)."""
+    """Stores drafts like the notifications table: at most once per claim token, and not while
+    a row of the same key is inside its window; `batches` holds what each call stored anew.
+    `failure` makes the next calls raise it, after storing when `commit_then_fail` (an answer
+    lost after the commit)."""
 
-    def __init__(self) -> None:
+    def __init__(self, window: timedelta = timedelta(hours=24)) -> None:
+        self.window = window
         self.batches: list[list[NotificationDraft]] = []
-        self.by_token: dict[uuid.UUID, uuid.UUID] = {}
+        self.rows: dict[uuid.UUID, tuple[CooldownKey, datetime, uuid.UUID]] = {}
         self.failure: BaseException | None = None
         self.commit_then_fail = False
 
-    def __call__(self, claimed: Sequence[ClaimedDraft]) -> list[InsertResult]:
+    def __call__(self, claimed: Sequence[ClaimedDraft], now: datetime) -> list[InsertResult]:
         if self.failure is not None and not self.commit_then_fail:
             raise self.failure
         results, stored = [], []
         for item in claimed:
-            if item.claim_token in self.by_token:
-                results.append(InsertResult(self.by_token[item.claim_token], Stored.RETRIED))
-            elif item.previous_token in self.by_token:
-                results.append(InsertResult(self.by_token[item.previous_token], Stored.EARLIER_RUN))
+            key = item.draft.cooldown_key
+            held = [
+                (since, row_id)
+                for row_key, since, row_id in self.rows.values()
+                if row_key == key and since > now - self.window
+            ]
+            if item.claim_token in self.rows:
+                _, since, row_id = self.rows[item.claim_token]
+                results.append(InsertResult(row_id, Stored.RETRIED, since))
+            elif held:
+                since, row_id = max(held)
+                results.append(InsertResult(row_id, Stored.IN_WINDOW, since))
             else:
-                self.by_token[item.claim_token] = new = uuid.uuid4()
-                results.append(InsertResult(new, Stored.NEW))
+                row_id = uuid.uuid4()
+                self.rows[item.claim_token] = (key, now, row_id)
+                results.append(InsertResult(row_id, Stored.NEW, now))
                 stored.append(item.draft)
         self.batches.append(stored)
         if self.failure is not None:
@@ -207,21 +218,19 @@ def test_a_run_that_dies_after_its_commit_is_not_sent_again_when_its_lease_ends(
     assert first.delivery is Delivery.SENT
 
     later = NOW + 2 * LEASE
-    [second] = deliver([alert("A")], store, later, insert=insert)
+    [second] = deliver([alert("A")], InMemoryCooldownStore(lease=LEASE), later, insert=insert)
     assert second.delivery is Delivery.SUPPRESSED
     assert insert.stored == [draft("A")]
 
-    # The window still counts from the first claim: confirmed properly, it ends on time.
-    kept = InMemoryCooldownStore(lease=LEASE)
-    kept.claim_many([draft("A").cooldown_key], NOW)
-    entry = kept.entries[draft("A").cooldown_key]
-    deliver([alert("A")], kept, later, insert=_committed_under(entry.token, insert))
-    assert kept.entries[draft("A").cooldown_key].expires_at == NOW + kept.window
 
+def test_the_window_of_a_row_found_by_a_later_run_counts_from_that_row() -> None:
+    insert = RecordingInserter()
+    deliver([alert("A")], ForgetfulStore(lease=LEASE), NOW, insert=insert)  # then killed
+    store = InMemoryCooldownStore(lease=LEASE)
 
-def _committed_under(token: str, insert: RecordingInserter) -> RecordingInserter:
-    insert.by_token[uuid.UUID(token)] = uuid.uuid4()
-    return insert
+    deliver([alert("A")], store, NOW + 2 * LEASE, insert=insert)
+
+    assert store.entries[draft("A").cooldown_key].expires_at == NOW + store.window
 
 
 @pytest.mark.parametrize(
@@ -262,7 +271,9 @@ def test_an_interrupt_during_the_insert_releases_the_claims_and_propagates() -> 
 
 
 @pytest.mark.parametrize("committed", [True, False], ids=["committed", "rolled-back"])
-def test_an_insert_whose_answer_was_lost_keeps_its_leases_and_sends_once(committed: bool) -> None:
+def test_an_insert_whose_answer_was_lost_releases_its_claims_and_sends_once(
+    committed: bool,
+) -> None:
     store, insert = InMemoryCooldownStore(lease=LEASE), RecordingInserter()
     lost = DependencyUnavailableError("The database did not answer.")
     lost.__cause__ = psycopg.OperationalError("server closed the connection unexpectedly")
@@ -270,11 +281,9 @@ def test_an_insert_whose_answer_was_lost_keeps_its_leases_and_sends_once(committ
 
     [failed] = deliver([alert("A")], store, NOW, insert=insert)
     assert failed.delivery is Delivery.FAILED
-    assert "claims kept until their lease ends" in (failed.error or "")
+    assert (failed.error or "").endswith("; claims released")
 
     insert.failure = None
-    inside = deliver([alert("A")], store, NOW + LEASE / 2, insert=insert)
-    after = deliver([alert("A")], store, NOW + LEASE, insert=insert)
-    assert [o.delivery for o in inside] == [Delivery.SUPPRESSED]
-    assert [o.delivery for o in after] == [Delivery.SUPPRESSED if committed else Delivery.SENT]
+    [after] = deliver([alert("A")], store, NOW + timedelta(minutes=10), insert=insert)
+    assert after.delivery is (Delivery.SUPPRESSED if committed else Delivery.SENT)
     assert insert.stored == [draft("A")]

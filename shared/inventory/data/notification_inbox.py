@@ -4,8 +4,9 @@ Order: newest first, (created_at DESC, id DESC). A page is the rows strictly aft
 that order, `(created_at, id) < (cursor)`, read backward along one of migration 0006's
 (…, created_at, id) indexes. Neither column of a stored row ever changes, so the position of
 every row is fixed: a client paging older never sees a row twice or misses one that existed
-when it started, however many arrive on top meanwhile (those are on the first page of the next
-pass).
+when it started. `created_at` is when its insert started, not when it committed: a row whose
+insert was slow can land below rows committed before it, so a client polling with `since`
+should overlap its last instant by a few seconds (deduplicating by id).
 
 Marks keep the first reader: `read_at` and `read_by` are set only while `read_at` is null, so
 a repeated or concurrent mark changes nothing and says so (`marked` counts new marks only).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum, StrEnum
 from typing import Any
@@ -17,34 +17,38 @@ from psycopg.rows import dict_row, tuple_row
 from inventory.models.numbers import json_number
 from inventory.rules.alert_types import NotificationDraft
 
-# One statement per batch. `stored` finds the rows already committed under a draft's claim (an
-# earlier attempt of this insert whose answer was lost) or under the ended lease its claim
-# replaced (a run that died after committing, before confirming): those drafts are not stored
-# again. ON CONFLICT covers an earlier attempt still in flight on the server. The final SELECT
-# hands the ids back in the input order (RETURNING alone promises no order).
+# One statement per batch. `stored` finds, for each draft, a row already committed under its
+# claim (an earlier attempt of this insert whose answer was lost) or a row of the same (type,
+# reference) still holding its cooldown (a run that died after committing, before confirming
+# its claim, whose lease then ended): those drafts are not stored again. ON CONFLICT covers an
+# earlier attempt still in flight on the server. The final SELECT hands the results back in the
+# input order (RETURNING alone promises no order).
 _INSERT = """
     WITH drafts AS (
         SELECT d.*
         FROM unnest(
-            %(claim_token)s::uuid[], %(previous_token)s::uuid[],
+            %(claim_token)s::uuid[],
             %(type)s::text[], %(priority)s::text[], %(title)s::text[], %(message)s::text[],
             %(reference_type)s::text[], %(reference_id)s::uuid[], %(data)s::text[]
-        ) WITH ORDINALITY AS d(claim_token, previous_token, type, priority, title, message,
+        ) WITH ORDINALITY AS d(claim_token, type, priority, title, message,
                                 reference_type, reference_id, data, position)
     ),
     stored AS (
         SELECT DISTINCT ON (drafts.position)
-            drafts.position, n.id, n.claim_token = drafts.claim_token AS ours
+            drafts.position, n.id, n.cooldown_from, n.claim_token = drafts.claim_token AS ours
         FROM drafts
         JOIN notifications n
-          ON n.claim_token = ANY (ARRAY[drafts.claim_token, drafts.previous_token])
-        ORDER BY drafts.position, ours DESC
+          ON n.claim_token = drafts.claim_token
+          OR (n.reference_id = drafts.reference_id AND n.type = drafts.type
+              AND n.cooldown_from > %(window_start)s AND n.cooldown_cleared_at IS NULL)
+        ORDER BY drafts.position, ours DESC, n.cooldown_from DESC
     ),
     inserted AS (
         INSERT INTO notifications
-            (type, priority, title, message, reference_type, reference_id, data, claim_token)
+            (type, priority, title, message, reference_type, reference_id, data, claim_token,
+             cooldown_from)
         SELECT type, priority, title, message, reference_type, reference_id, data::jsonb,
-               claim_token
+               claim_token, %(now)s
         FROM drafts
         WHERE NOT EXISTS (SELECT 1 FROM stored WHERE stored.position = drafts.position)
         ON CONFLICT (claim_token) DO NOTHING
@@ -52,12 +56,23 @@ _INSERT = """
     )
     SELECT coalesce(inserted.id, stored.id) AS id,
            CASE WHEN inserted.id IS NOT NULL THEN 'new'
-                WHEN stored.ours IS FALSE THEN 'earlier_run'
-                ELSE 'retried' END AS stored
+                WHEN stored.ours IS FALSE THEN 'in_window'
+                ELSE 'retried' END AS stored,
+           coalesce(stored.cooldown_from, %(now)s) AS cooldown_from
     FROM drafts
     LEFT JOIN inserted USING (claim_token)
     LEFT JOIN stored USING (position)
     ORDER BY drafts.position
+"""
+
+# An operator's clear: every chosen row that may still hold its cooldown stops holding it, so
+# the next claim of its key may be stored again. Not bounded by the window: a run's `now` is
+# its own, and rows marked once are left out by the partial index from then on.
+_CLEAR_COOLDOWNS = """
+    UPDATE notifications SET cooldown_cleared_at = now()
+    WHERE cooldown_cleared_at IS NULL AND cooldown_from IS NOT NULL
+      AND (%(type)s::text IS NULL OR type = %(type)s::text)
+      AND (%(reference_id)s::uuid IS NULL OR reference_id = %(reference_id)s::uuid)
 """
 
 
@@ -67,15 +82,12 @@ class ClaimedDraft:
 
     draft: NotificationDraft
     claim_token: UUID
-    # The token of the ended lease the claim replaced: when a row holds it, that run's
-    # notification stands and this draft is not stored.
-    previous_token: UUID | None = None
 
 
 class Stored(StrEnum):
     NEW = "new"  # this statement stored it
     RETRIED = "retried"  # an earlier attempt of ours had stored it (its answer was lost)
-    EARLIER_RUN = "earlier_run"  # the run whose lease ours replaced had stored it
+    IN_WINDOW = "in_window"  # a row of the same key holds its cooldown: a dead run's, say
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +95,8 @@ class InsertResult:
     # None only when an earlier attempt of ours was still committing on the server.
     id: UUID | None
     stored: Stored
+    # When the stored row's cooldown window counts from.
+    cooldown_from: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +127,15 @@ def _json_value(value: Any) -> Any:
 
 
 def insert_claimed(
-    connection: psycopg.Connection[Any], claimed: Sequence[ClaimedDraft]
+    connection: psycopg.Connection[Any],
+    claimed: Sequence[ClaimedDraft],
+    *,
+    now: datetime,
+    window: timedelta | None,
 ) -> list[InsertResult]:
-    """Store every draft not already stored under its claim or its previous claim, in one
-    statement; the results are in the order of `claimed`.
+    """Store every draft that is neither stored under its claim already nor inside the cooldown
+    window of a row of its key (`window` None: no cooldown), in one statement; the results in
+    the order of `claimed`. Each stored row's window counts from `now`.
 
     All new rows are written or none (one statement), and running it again with the same
     tokens stores nothing more: it may be retried whatever became of an earlier attempt. No
@@ -125,9 +144,10 @@ def insert_claimed(
     if not claimed:
         return []
     drafts = [c.draft for c in claimed]
-    columns: dict[str, list[Any]] = {
+    columns: dict[str, Any] = {
+        "now": now,
+        "window_start": None if window is None else now - window,
         "claim_token": [c.claim_token for c in claimed],
-        "previous_token": [c.previous_token for c in claimed],
         "type": [d.type.value for d in drafts],
         "priority": [d.priority.value for d in drafts],
         "title": [d.title for d in drafts],
@@ -138,15 +158,37 @@ def insert_claimed(
     }
     with connection.cursor(row_factory=tuple_row) as cursor:
         cursor.execute(_INSERT, columns)
-        return [InsertResult(row[0], Stored(row[1])) for row in cursor.fetchall()]
+        return [InsertResult(row[0], Stored(row[1]), row[2]) for row in cursor.fetchall()]
 
 
 def insert_notifications(
     connection: psycopg.Connection[Any], drafts: Sequence[NotificationDraft]
 ) -> list[UUID]:
-    """Store every draft under a claim of its own (no cooldown); the new ids in order."""
-    results = insert_claimed(connection, [ClaimedDraft(d, uuid4()) for d in drafts])
+    """Store every draft under a claim of its own, with no cooldown: the new ids in order.
+    For tools and tests (not retry-safe: each call draws new tokens)."""
+    results = insert_claimed(
+        connection,
+        [ClaimedDraft(d, uuid4()) for d in drafts],
+        now=datetime.now(UTC),
+        window=None,
+    )
     return [r.id for r in results if r.id is not None]
+
+
+def clear_cooldowns(
+    connection: psycopg.Connection[Any],
+    *,
+    type: str | None,
+    reference_id: UUID | None,
+) -> int:
+    """Rows of that type and/or reference (all when both are None) stop holding their
+    cooldown; how many did."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLEAR_COOLDOWNS,
+            {"type": type, "reference_id": reference_id},
+        )
+        return cursor.rowcount
 
 
 def recent_notifications(

@@ -6,13 +6,15 @@ manual checks alike, so both share one cooldown. Steps: claim every alert's cool
 for the claimed ones; insert them in one statement, each under its claim's token; confirm the
 claims, which turns each lease into the whole cooldown window.
 
-Nothing lost, nothing twice, whatever dies when:
-- any exception between the claims and the commit releases the claims (the next run sends
-  them), unless the insert may have committed (its answer was lost): then the leases stay and
-  end on their own;
-- a run killed anywhere leaves leases that end within MONITOR_CLAIM_LEASE_SECONDS; the next
-  claim of such a key names the dead run's token, and the insert stores nothing when a row
-  already holds it (that run committed before dying), so the alert is sent exactly once.
+Nothing lost, nothing twice, whatever dies when. The committed row is what says an alert was
+sent; the claims only keep concurrent runs apart while a run lives:
+- any exception between the claims and the commit releases the claims, and the next run sends
+  them; had the insert committed after all (its answer lost), the next run's insert finds the
+  row and stores nothing;
+- a run killed anywhere leaves leases that end within MONITOR_CLAIM_LEASE_SECONDS (longer than
+  any run lives, so no two runs hold one key at once); the next run's claims succeed, and its
+  insert stores nothing for a key whose row still holds its cooldown window (the dead run had
+  committed it), so the alert is sent exactly once.
 Claims that failed unanswered are released too (their entry may exist).
 """
 
@@ -20,18 +22,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID, uuid4
 
 import psycopg
 
+from inventory.config import get_settings
 from inventory.data.cooldowns import Claim, ClaimOutcome, Confirmation, CooldownStore
 from inventory.data.db import run_on_connection
 from inventory.data.notification_rows import ClaimedDraft, InsertResult, Stored, insert_claimed
 from inventory.deadline import Deadline
 from inventory.errors import InventoryError
-from inventory.failures import describe_failure, may_have_committed
+from inventory.failures import describe_failure
 from inventory.observability import logger
 from inventory.rules.alert_types import Alert, CooldownKey, NotificationDraft
 
@@ -54,17 +57,21 @@ class AlertOutcome:
     error: str | None = None
 
 
-# Stores claimed drafts (each at most once per claim token), results in order; raises when
-# they cannot be stored.
-Inserter = Callable[[Sequence[ClaimedDraft]], list[InsertResult]]
+# Stores claimed drafts at `now` (each at most once per claim token, none inside a window of
+# its key), results in order; raises when they cannot be stored.
+Inserter = Callable[[Sequence[ClaimedDraft], datetime], list[InsertResult]]
 
 
-def insert_into_database(claimed: Sequence[ClaimedDraft]) -> list[InsertResult]:
+def insert_into_database(claimed: Sequence[ClaimedDraft], now: datetime) -> list[InsertResult]:
     """All drafts in one INSERT statement (one round trip), or none of them.
 
     Run again when its connection broke (Rerun.SAFE, the default): each row is stored at most
     once per claim token, so a retry after an unheard commit stores nothing twice."""
-    return run_on_connection(lambda connection: insert_claimed(connection, claimed))
+    hours = get_settings().notification_cooldown_hours
+    window = timedelta(seconds=float(hours * 3600)) if hours else None
+    return run_on_connection(
+        lambda connection: insert_claimed(connection, claimed, now=now, window=window)
+    )
 
 
 def deliver(
@@ -134,7 +141,7 @@ def _store_claimed(
     drafts: list[NotificationDraft] = []
     try:
         drafts = [alert.draft() for alert in alerts]
-        results = insert([_claimed_draft(d, c) for d, c in zip(drafts, claims, strict=True)])
+        results = insert([_claimed_draft(d, c) for d, c in zip(drafts, claims, strict=True)], now)
     except BaseException as error:
         reason = _insert_failed(store, claims, error)
         if not isinstance(error, Exception):
@@ -145,22 +152,19 @@ def _store_claimed(
             for c, d in zip(claims, written, strict=True)
         ]
     outcomes = [_stored_outcome(d, r) for d, r in zip(drafts, results, strict=True)]
-    _confirm(store, [_confirmation(c, r, now) for c, r in zip(claims, results, strict=True)], now)
+    # The window counts from the claim its stored row was sent under (an earlier run's, for a
+    # row found inside its window).
+    confirmations = [
+        Confirmation(c, since=r.cooldown_from) for c, r in zip(claims, results, strict=True)
+    ]
+    _confirm(store, confirmations, now)
     return outcomes
 
 
 def _claimed_draft(draft: NotificationDraft, claim: Claim) -> ClaimedDraft:
     # Without a cooldown (no token) every draft is stored under a claim of its own.
     token = UUID(claim.token) if claim.token is not None else uuid4()
-    previous = UUID(claim.previous.token) if claim.previous is not None else None
-    return ClaimedDraft(draft, token, previous)
-
-
-def _confirmation(claim: Claim, result: InsertResult, now: datetime) -> Confirmation:
-    """The window counts from the claim the stored notification was sent under."""
-    if result.stored is Stored.EARLIER_RUN and claim.previous is not None:
-        return Confirmation(claim, since=claim.previous.claimed_at)
-    return Confirmation(claim, since=now)
+    return ClaimedDraft(draft, token)
 
 
 def _stored_outcome(draft: NotificationDraft, result: InsertResult) -> AlertOutcome:
@@ -169,9 +173,9 @@ def _stored_outcome(draft: NotificationDraft, result: InsertResult) -> AlertOutc
         "type": draft.type.value,
         "reference_id": str(draft.reference_id),
     }
-    if result.stored is Stored.EARLIER_RUN:
+    if result.stored is Stored.IN_WINDOW:
         # A run that died before confirming its claim had committed this alert: not again.
-        logger.info("Notification already stored by an earlier run", extra=extra)
+        logger.info("Notification already stored inside its cooldown window", extra=extra)
         return AlertOutcome(draft.cooldown_key, Delivery.SUPPRESSED, draft=draft)
     logger.info("Notification sent", extra=extra)
     return AlertOutcome(draft.cooldown_key, Delivery.SENT, draft=draft, notification_id=result.id)
@@ -181,13 +185,9 @@ def _insert_failed(store: CooldownStore, claims: Sequence[Claim], error: BaseExc
     """Settle the claims of an insert that raised; the reason its alerts report."""
     described = describe_failure(error) if isinstance(error, Exception) else type(error).__name__
     reason = f"notification insert failed: {described}"
-    if may_have_committed(error):
-        # Released, a committed notification would be sent again by the next claim; kept,
-        # the leases end and the next claim's insert finds what was committed.
-        reason += "; claims kept until their lease ends (the insert may have committed)"
-    else:
-        released = _release(store, claims)
-        reason += "; claims released" if released is None else f"; release failed: {released}"
+    # Safe even if the insert committed unheard: the next run's insert finds the row.
+    released = _release(store, claims)
+    reason += "; claims released" if released is None else f"; release failed: {released}"
     if isinstance(error, InventoryError | psycopg.Error):
         logger.warning("Notification insert failed", extra={"reason": reason})
     else:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from inventory.config import get_settings
+from inventory.data import notification_rows
 from inventory.data.availability_sql import fetch_problem_packages, fetch_product_details
 from inventory.data.cooldowns import CooldownStore, get_cooldown_store
 from inventory.data.db import Connection, run_on_connection, waits_end_by
@@ -65,10 +66,21 @@ def _result(outcome: AlertOutcome, cooldown_hours: object) -> CheckResult:
 
 
 def check_package(
-    package_id: UUID, *, now: datetime | None = None, store: CooldownStore | None = None
+    package_id: UUID,
+    *,
+    now: datetime | None = None,
+    store: CooldownStore | None = None,
+    deadline: Deadline | None = None,
 ) -> CheckResult:
-    """Notify about one package now if its status calls for it and no cooldown holds it."""
-    now = now or datetime.now(UTC)
+    """Notify about one package now if its status calls for it and no cooldown holds it; no
+    database wait outlasts the invocation (`deadline`)."""
+    with waits_end_by(deadline.ends_at() if deadline is not None else None):
+        return _check_package(package_id, now or datetime.now(UTC), store, deadline)
+
+
+def _check_package(
+    package_id: UUID, now: datetime, store: CooldownStore | None, deadline: Deadline | None
+) -> CheckResult:
     settings = get_settings()
     item, limiting = run_on_connection(lambda c: _package_and_limiting(c, package_id))
     alerts = package_alerts([item], limiting, monitor.rule_settings(settings))
@@ -79,7 +91,7 @@ def check_package(
             reason=reason.format(name=item.package_name, sellable=item.max_sellable),
             reference_id=package_id,
         )
-    [outcome] = deliver(alerts, store or get_cooldown_store(), now)
+    [outcome] = deliver(alerts, store or get_cooldown_store(), now, deadline=deadline)
     if outcome.delivery is Delivery.FAILED:
         # One package, one answer: a dependency that failed is a 503, not a quiet "no".
         raise DependencyUnavailableError(f"The notification could not be sent: {outcome.error}")
@@ -141,11 +153,11 @@ def run_check(
     """package_id alone: that package; check_bottlenecks alone: the bottleneck check; else
     everything. A combination that would drop a check is refused (InvalidRequestError).
 
-    Claims of the bottleneck and full checks stop at `deadline` (one package's single claim
-    needs none)."""
+    Claims stop at `deadline`, and no database wait outlasts the invocation."""
     _refuse_contradictions(request)
     if request.package_id is not None:
-        return PackageCheck(result=check_package(request.package_id, store=store))
+        result = check_package(request.package_id, store=store, deadline=deadline)
+        return PackageCheck(result=result)
     if request.check_bottlenecks and not request.check_all:
         return BottleneckCheck(results=check_bottlenecks(store=store, deadline=deadline))
     return full_check(store=store, deadline=deadline)
@@ -192,5 +204,14 @@ def clear_cooldowns(
         raise MalformedRequestError(
             "Give type and/or reference_id to clear some cooldowns, or all=true to clear all."
         )
+    kind = type.value if type else None
+    # The rows first: were the entries deleted and the rows left, the next claims would
+    # succeed and the insert's check would still hold the alerts back.
+    if get_settings().notification_cooldown_hours:
+        run_on_connection(
+            lambda connection: notification_rows.clear_cooldowns(
+                connection, type=kind, reference_id=reference_id
+            )
+        )
     chosen = store or get_cooldown_store()
-    return chosen.clear(type=type.value if type else None, reference_id=reference_id)
+    return chosen.clear(type=kind, reference_id=reference_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +13,7 @@ import pytest
 from inventory.data.notification_rows import (
     ClaimedDraft,
     Stored,
+    clear_cooldowns,
     insert_claimed,
     insert_notifications,
     recent_notifications,
@@ -149,14 +150,23 @@ def test_recent_notifications_are_newest_first_and_limited(db: psycopg.Connectio
     assert everything[-1].read_at is None
 
 
+AT = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
+WINDOW = timedelta(hours=24)
+
+
+def claimed(n: int, **changes: Any) -> ClaimedDraft:
+    return ClaimedDraft(draft(n, **changes), uuid.uuid4())
+
+
 def test_an_insert_run_again_with_the_same_claims_stores_nothing_twice(
     db: psycopg.Connection[Any],
 ) -> None:
-    claimed = [ClaimedDraft(draft(n), uuid.uuid4()) for n in range(5)]
-    first = insert_claimed(db, claimed[:3])
+    batch = [claimed(n) for n in range(5)]
+    first = insert_claimed(db, batch[:3], now=AT, window=WINDOW)
 
     with counting_statements(db) as counter:
-        again = insert_claimed(db, claimed)  # the retry of an attempt whose answer was lost
+        # The retry of an attempt whose answer was lost.
+        again = insert_claimed(db, batch, now=AT, window=WINDOW)
 
     assert counter.count == 1
     assert [r.stored for r in again] == [Stored.RETRIED] * 3 + [Stored.NEW] * 2
@@ -164,16 +174,34 @@ def test_an_insert_run_again_with_the_same_claims_stores_nothing_twice(
     assert len(rows(db)) == 5
 
 
-def test_a_draft_whose_previous_claim_holds_a_row_is_not_stored(
+def test_a_key_whose_row_is_inside_its_window_is_not_stored_again(
     db: psycopg.Connection[Any],
 ) -> None:
-    dead_run = [ClaimedDraft(draft(n), uuid.uuid4()) for n in range(2)]
-    [committed] = insert_claimed(db, dead_run[:1])
-    # The next run's claims replaced both ended leases; only the first had been committed.
-    next_run = [ClaimedDraft(d.draft, uuid.uuid4(), previous_token=d.claim_token) for d in dead_run]
+    dead_run = [claimed(n) for n in range(3)]
+    [committed] = insert_claimed(db, dead_run[:1], now=AT, window=WINDOW)
+    # A later run claims the same keys afresh (the dead run's lease ended, or was deleted).
+    later = [ClaimedDraft(c.draft, uuid.uuid4()) for c in dead_run]
 
-    results = insert_claimed(db, next_run)
+    results = insert_claimed(db, later, now=AT + timedelta(minutes=10), window=WINDOW)
 
-    assert [r.stored for r in results] == [Stored.EARLIER_RUN, Stored.NEW]
-    assert results[0].id == committed.id
-    assert len(rows(db)) == 2
+    assert [r.stored for r in results] == [Stored.IN_WINDOW, Stored.NEW, Stored.NEW]
+    assert (results[0].id, results[0].cooldown_from) == (committed.id, AT)
+    assert len(rows(db)) == 3
+
+
+def test_a_row_out_of_its_window_cleared_or_without_a_cooldown_holds_nothing(
+    db: psycopg.Connection[Any],
+) -> None:
+    old, cleared, other = claimed(1), claimed(2), claimed(3)
+    insert_claimed(db, [old, cleared, other], now=AT, window=WINDOW)
+    assert clear_cooldowns(db, type=None, reference_id=cleared.draft.reference_id) == 1
+
+    def again(item: ClaimedDraft) -> ClaimedDraft:
+        return ClaimedDraft(item.draft, uuid.uuid4())
+
+    after_window = insert_claimed(db, [again(old)], now=AT + WINDOW, window=WINDOW)
+    after_clear = insert_claimed(db, [again(cleared)], now=AT + timedelta(hours=1), window=WINDOW)
+    no_cooldown = insert_claimed(db, [again(other)], now=AT + timedelta(hours=1), window=None)
+
+    assert [r.stored for r in [*after_window, *after_clear, *no_cooldown]] == [Stored.NEW] * 3
+    assert len(rows(db)) == 6

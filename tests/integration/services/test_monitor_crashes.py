@@ -23,8 +23,11 @@ import pytest
 
 from inventory.config import get_settings
 from inventory.data.cooldowns import get_cooldown_store
+from inventory.data.cooldowns.dynamodb_client import PARTITION_KEY
 from inventory.models.monitor_result import MonitorResult
+from inventory.services.manual_checks import clear_cooldowns
 from inventory.services.monitor import run_monitor
+from tests.support import dynamo
 from tests.support.catalog import component, insert_catalog, package
 from tests.support.crashing_monitor import DURING_INSERT_KILL_AFTER_SECONDS
 
@@ -189,3 +192,51 @@ def test_twenty_kills_at_moments_across_a_run_lose_nothing_and_send_nothing_twic
         recover(crashed_at)
 
         assert_every_alert_stored_once(bar)
+
+
+def delete_every_entry(table: str) -> None:
+    """What DynamoDB's TTL may do to ended leases at any moment: delete them."""
+    client = dynamo.dynamodb_client(os.environ["AWS_ENDPOINT_URL_DYNAMODB"])
+    for item in client.scan(TableName=table)["Items"]:
+        client.delete_item(TableName=table, Key={PARTITION_KEY: item[PARTITION_KEY]})
+
+
+def test_a_committed_alert_whose_ended_lease_was_deleted_is_not_sent_again(
+    bar: psycopg.Connection[Any], cooldown_table: str
+) -> None:
+    crashed_at = datetime.now(UTC)
+    assert start_child("after-commit", crashed_at).wait(timeout=60) == -signal.SIGKILL
+
+    delete_every_entry(cooldown_table)
+    after, _ = recover(crashed_at)
+
+    assert after.summary.notifications_sent == 0
+    assert after.summary.notifications_suppressed == ALERTS
+    assert_every_alert_stored_once(bar)
+
+
+def test_two_runs_dying_one_after_the_other_still_send_each_alert_once(
+    bar: psycopg.Connection[Any],
+) -> None:
+    first = datetime.now(UTC)
+    assert start_child("after-commit", first).wait(timeout=60) == -signal.SIGKILL
+    second = first + LEASE + timedelta(seconds=1)  # its claims replace the ended leases
+    assert start_child("before-insert", second).wait(timeout=60) == -signal.SIGKILL
+
+    recover(second)
+
+    assert_every_alert_stored_once(bar)
+
+
+def test_an_operator_clear_after_a_crash_lets_the_alerts_be_sent_again(
+    bar: psycopg.Connection[Any],
+) -> None:
+    crashed_at = datetime.now(UTC)
+    assert start_child("after-commit", crashed_at).wait(timeout=60) == -signal.SIGKILL
+
+    assert clear_cooldowns(everything=True) > 0
+    after, _ = recover(crashed_at)
+
+    # Cleared means "alert me again": every alert is stored a second time, once.
+    assert after.summary.notifications_sent == ALERTS
+    assert set(rows_per_key(bar).values()) == {2}

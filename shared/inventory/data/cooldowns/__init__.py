@@ -4,9 +4,8 @@ At most one notification per (type, reference) per cooldown window, across any n
 concurrent runs: a claim is atomic and succeeds only when no live entry exists. A claim first
 holds its key for a short lease (MONITOR_CLAIM_LEASE_SECONDS, longer than any run lives); only
 `confirm`, once the notification is committed, makes it a whole cooldown window. A run that
-dies in between leaves a lease that expires, and the next claim of that key learns the dead
-run's token (`Claim.previous`) so that the insert can tell whether its notification was
-committed after all (services/delivery.py). The monitor and
+dies in between leaves a lease that ends; whether its notification was committed after all is
+PostgreSQL's to say (the insert's check, services/delivery.py). The monitor and
 the manual checks see only this module; an implementation lives in a module of its own
 (`dynamodb.py`, `disabled.py`) and only `get_cooldown_store` names it.
 
@@ -38,15 +37,6 @@ class ClaimOutcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class PreviousClaim:
-    """An unconfirmed claim (a lease) that ours replaced after it ended: the run that held it
-    died, maybe after committing its notification under this token."""
-
-    token: str
-    claimed_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class Claim:
     key: CooldownKey
     outcome: ClaimOutcome
@@ -55,14 +45,12 @@ class Claim:
     token: str | None = None
     error: str | None = None
     expires_at: int | None = None  # epoch seconds of the lease we wrote (CLAIMED only)
-    # Still inside its window; None when the key was free or its entry was confirmed.
-    previous: PreviousClaim | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Confirmation:
     """A claim whose notification is committed: its cooldown window counts from `since` (when
-    that notification was claimed, which is an earlier run's time for a `previous` one)."""
+    that notification was claimed: an earlier run's time for a row found inside its window)."""
 
     claim: Claim
     since: datetime
@@ -85,8 +73,8 @@ class CooldownStore(Protocol):
 
     def confirm(self, confirmations: Sequence[Confirmation], now: datetime) -> None:
         """Turn our leases into whole cooldown windows; never raises. A lease left unconfirmed
-        (a fault here) ends on its own, and the insert's token check keeps the next claim of
-        that key from sending again."""
+        (a fault here) ends on its own, and the insert's check keeps the next claim of that
+        key from storing it again."""
         ...
 
     def stats(self, now: datetime) -> dict[str, int]:

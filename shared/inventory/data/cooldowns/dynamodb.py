@@ -20,7 +20,6 @@ from inventory.data.cooldowns import (
     Claim,
     ClaimOutcome,
     Confirmation,
-    PreviousClaim,
     dynamodb_digest,
     dynamodb_scans,
 )
@@ -50,6 +49,7 @@ if TYPE_CHECKING:
 
 _Item = TypeVar("_Item")
 _Answer = TypeVar("_Answer")
+_First = TypeVar("_First")
 
 # An entry's `phase`: a lease until its notification is committed, then the cooldown window.
 # Entries written before leases existed have no phase and count as confirmed.
@@ -253,7 +253,7 @@ class DynamoCooldownStore:
         # Whole seconds, as DynamoDB's TTL wants; the ceiling keeps the lease at least whole.
         expires_at = math.ceil(now_epoch + self.lease.total_seconds())
         try:
-            answer = client.put_item(
+            client.put_item(
                 TableName=self.table_name,
                 Item={
                     PARTITION_KEY: {"S": self.partition_key(key)},
@@ -278,8 +278,6 @@ class DynamoCooldownStore:
                     ":now": {"N": str(math.floor(now_epoch))},
                     ":token": {"S": token},
                 },
-                # The entry we replaced: an ended lease names a run that may have committed.
-                ReturnValues="ALL_OLD",
             )
         except dynamodb_errors() as error:
             if is_conditional_check_failure(error):
@@ -287,51 +285,38 @@ class DynamoCooldownStore:
             # Unanswered, the entry may exist: the token lets release delete it again.
             ours = token if may_have_landed(error) else None
             return Claim(key, ClaimOutcome.FAILED, token=ours, error=describe_dynamodb_error(error))
-        previous = self._ended_lease(answer.get("Attributes"), token, now)
-        return Claim(
-            key, ClaimOutcome.CLAIMED, token=token, expires_at=expires_at, previous=previous
-        )
-
-    def _ended_lease(
-        self, replaced: dict[str, Any] | None, token: str, now: datetime
-    ) -> PreviousClaim | None:
-        """The replaced entry when it was a lease still inside its cooldown window: its run died
-        before confirming, perhaps after committing. Our own entry (a retried write) is not."""
-        if not replaced or replaced.get("phase", {}).get("S") != LEASE:
-            return None
-        previous_token = replaced.get("token", {}).get("S")
-        claimed_at = replaced.get("claimed_at", {}).get("S")
-        if previous_token is None or previous_token == token or claimed_at is None:
-            return None
-        since = datetime.fromisoformat(claimed_at)
-        if since + self.window <= now:
-            return None  # its notification, if any, is out of the window: a new one is due
-        return PreviousClaim(token=previous_token, claimed_at=since)
+        return Claim(key, ClaimOutcome.CLAIMED, token=token, expires_at=expires_at)
 
     def confirm(self, confirmations: Sequence[Confirmation], now: datetime) -> None:
         """Each lease becomes the whole window from its `since`, only while it still holds our
         token, and the digest names it from then on; never raises. A lease left unconfirmed
-        ends on its own; the next claim of its key then names this token, and the insert finds
-        the notification it stored."""
+        ends on its own; the next claim of its key then succeeds, and the insert finds the
+        notification stored under this one."""
         ours = [c for c in confirmations if c.claim.token is not None]
-        done = self._for_each(ours, self._confirm, "Cooldown confirm failed")
+        # The digest's generation is read before our updates: a clear or release meanwhile then
+        # moves it past this one, and the digest naming the cleared key is refused.
+        done = self._for_each(
+            ours, self._confirm, "Cooldown confirm failed", before=self._read_digest
+        )
         if done is None:
             return
-        client, answers = done
+        client, digest, answers = done
         confirmed = {
             c.claim.key: expires for c, expires in zip(ours, answers, strict=True) if expires
         }
-        if confirmed:
-            self._add_to_digest(client, confirmed, _epoch_seconds(now))
+        if confirmed and digest is not None:
+            self._add_to_digest(client, digest, confirmed, _epoch_seconds(now))
 
     def _for_each(
         self,
         items: Sequence[_Item],
         call: Callable[[DynamoDBClient, _Item], _Answer],
         failure: str,
-    ) -> tuple[DynamoDBClient, list[_Answer]] | None:
-        """`call` for every item, concurrently; None when there is nothing to do or no client
-        (logged as `failure`)."""
+        *,
+        before: Callable[[DynamoDBClient], _First] | None = None,
+    ) -> tuple[DynamoDBClient, _First | None, list[_Answer]] | None:
+        """`before` once, then `call` for every item, concurrently; None when there is nothing
+        to do or no client (logged as `failure`)."""
         if not items:
             return None
         try:
@@ -339,18 +324,19 @@ class DynamoCooldownStore:
         except dynamodb_errors() as error:
             logger.warning(failure, extra={"reason": describe_dynamodb_error(error)})
             return None
+        first = None if before is None else before(client)
         workers = min(self._max_workers, len(items))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
-            return client, list(pool.map(lambda item: call(client, item), items))
+            return client, first, list(pool.map(lambda item: call(client, item), items))
 
     def _add_to_digest(
-        self, client: DynamoDBClient, entries: dict[CooldownKey, int], now_epoch: float
+        self,
+        client: DynamoDBClient,
+        digest: dynamodb_digest.Digest,
+        entries: dict[CooldownKey, int],
+        now_epoch: float,
     ) -> None:
-        """The digest's live entries plus `entries`, written under the generation read first,
-        so that a release or clear meanwhile makes it refused. Unreadable: nothing written."""
-        digest = self._read_digest(client)
-        if digest is None:
-            return
+        """`digest`'s live entries plus `entries`, written under its generation."""
         floor_now = math.floor(now_epoch)
         named = {} if digest.entries is None else digest.entries
         live = {key: expires for key, expires in named.items() if expires > floor_now}
