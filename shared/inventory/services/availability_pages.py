@@ -15,9 +15,6 @@ for the whole list to be recomputed.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,10 +23,11 @@ from uuid import UUID
 
 from pydantic import TypeAdapter
 
-from inventory.errors import ErrorCode, FieldProblem, InvalidRequestError, MalformedRequestError
+from inventory.errors import ErrorCode, InvalidRequestError
 from inventory.models.availability import AvailabilityItem
 from inventory.models.numbers import exact_json
 from inventory.rules.availability import Status
+from inventory.services import cursors
 
 MAX_PAGE_SIZE = 5_000  # about 1.75 MB of JSON
 DEFAULT_PAGE_SIZE = 1_000  # when `after` comes without `limit`
@@ -48,28 +46,23 @@ class ResponseTooLargeError(InvalidRequestError):
 
 
 def encode_cursor(key: SortKey) -> str:
-    raw = json.dumps([key[0], str(key[1])], ensure_ascii=False, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return cursors.encode(key[0], key[1])
 
 
 def decode_cursor(cursor: str) -> SortKey:
     """The sort key a cursor names; MalformedRequestError (400) when it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        name, package_id = json.loads(raw)
-        if not isinstance(name, str):
-            raise TypeError(name)
-        # No package name holds a NUL or a lone surrogate (PostgreSQL text cannot): such a
-        # cursor is not ours, and would fail inside the driver.
-        if "\x00" in name:
-            raise ValueError(name)
-        name.encode("utf-8")  # UnicodeEncodeError (a ValueError) for a lone surrogate
-        return (name, UUID(package_id))
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, AttributeError):
-        raise MalformedRequestError(
-            "Query parameter 'after' is not a cursor from a previous page's Link header.",
-            details=[FieldProblem("query", "after", "not a cursor from a Link header")],
-        ) from None
+    return cursors.decode(cursor, _sort_key)
+
+
+def _sort_key(name: object, package_id: UUID) -> SortKey:
+    if not isinstance(name, str):
+        raise TypeError(name)
+    # No package name holds a NUL or a lone surrogate (PostgreSQL text cannot): such a cursor
+    # is not ours, and would fail inside the driver.
+    if "\x00" in name:
+        raise ValueError(name)
+    name.encode("utf-8")  # UnicodeEncodeError (a ValueError) for a lone surrogate
+    return (name, package_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,6 @@ exactly the current page.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -24,9 +21,10 @@ from pydantic import TypeAdapter
 from inventory.callers import Caller
 from inventory.data import notification_inbox
 from inventory.data.notification_inbox import Position
-from inventory.errors import FieldProblem, InvalidRequestError, MalformedRequestError, NotFoundError
+from inventory.errors import FieldProblem, InvalidRequestError, NotFoundError
 from inventory.models.inbox import InboxFilter, InboxItem, MarkedRead, MarkReadRequest
 from inventory.models.numbers import exact_json
+from inventory.services import cursors
 from inventory.services.availability_cache import etag_of
 
 MAX_PAGE_SIZE = 1_000  # about 1 MB of JSON with long messages and figures
@@ -37,27 +35,22 @@ _ITEMS = TypeAdapter(list[InboxItem])
 
 def encode_cursor(position: Position) -> str:
     created_at, notification_id = position
-    raw = json.dumps([created_at.isoformat(), str(notification_id)], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return cursors.encode(created_at.isoformat(), notification_id)
 
 
 def decode_cursor(cursor: str) -> Position:
     """The position a cursor names; MalformedRequestError (400) when it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, notification_id = json.loads(raw)
-        instant = datetime.fromisoformat(created_at)
-        if instant.tzinfo is None:
-            raise ValueError(created_at)
-        # Ours are in UTC; an offset PostgreSQL refuses (beyond ±15:59) is not ours.
-        if instant.utcoffset():
-            raise ValueError(created_at)
-        return (instant, UUID(notification_id))
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, AttributeError):
-        raise MalformedRequestError(
-            "Query parameter 'after' is not a cursor from a previous page's Link header.",
-            details=[FieldProblem("query", "after", "not a cursor from a Link header")],
-        ) from None
+    return cursors.decode(cursor, _position)
+
+
+def _position(created_at: object, notification_id: UUID) -> Position:
+    if not isinstance(created_at, str):
+        raise TypeError(created_at)
+    instant = datetime.fromisoformat(created_at)
+    # Ours are in UTC; no offset, or one PostgreSQL refuses (beyond ±15:59), is not ours.
+    if instant.tzinfo is None or instant.utcoffset():
+        raise ValueError(created_at)
+    return (instant, notification_id)
 
 
 @dataclass(frozen=True, slots=True)
