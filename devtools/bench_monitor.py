@@ -72,8 +72,9 @@ def run_monitor_counted(now: datetime, deadline: Any = None) -> MonitorRun:
     store = TimedStore(
         DynamoCooldownStore(
             settings.cooldown_table_name,
-            timedelta(hours=float(settings.notification_cooldown_hours)),
+            settings.cooldown_window or timedelta(0),  # 0 hours: the store refuses, as before
             client,
+            lease=timedelta(seconds=settings.monitor_claim_lease_seconds),
         )
     )
     statements = StatementCounter()

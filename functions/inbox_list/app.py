@@ -94,7 +94,7 @@ def list_notifications(
 
 def next_link(query: dict[str, str], cursor: str, limit: int) -> str:
     """The same request (its filters as sent) one page further."""
-    following = {**{k: v for k, v in query.items() if k not in ("limit", "after")}}
+    following = {k: v for k, v in query.items() if k not in ("limit", "after")}
     following.update(limit=str(limit), after=cursor)
     return f'<{PATH}?{urlencode(following)}>; rel="next"'
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from functools import cache
 
@@ -40,6 +41,12 @@ class Settings(BaseSettings):
     cooldown_table_name: str = "inventory-notification-cooldowns"
     cron_secret: SecretStr | None = None
     cron_secret_arn: str | None = None
+
+    @property
+    def cooldown_window(self) -> timedelta | None:
+        """NOTIFICATION_COOLDOWN_HOURS as a duration; None when 0 turns the cooldown off."""
+        hours = self.notification_cooldown_hours
+        return timedelta(seconds=float(hours * 3600)) if hours else None
 
     @model_validator(mode="after")
     def _statements_end_before_the_deadline(self) -> Settings:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 
@@ -80,6 +82,21 @@ def response_json(response: dict[str, Any]) -> Any:
     if response.get("isBase64Encoded"):
         body = base64.b64decode(body).decode()
     return json.loads(body)
+
+
+_NEXT = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
+
+
+def next_query(response: dict[str, Any], path: str) -> dict[str, str] | None:
+    """The query of a response's `Link: <path?…>; rel="next"` header; None on the last page."""
+    link = response["headers"].get("Link")
+    if link is None:
+        return None
+    match = _NEXT.match(link)
+    assert match is not None, link
+    url = urlsplit(match["url"])
+    assert url.path == path
+    return {key: values[0] for key, values in parse_qs(url.query).items()}
 
 
 def refused_fields(error: dict[str, Any]) -> list[tuple[str, str]]:

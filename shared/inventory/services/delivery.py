@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
@@ -67,8 +67,7 @@ def insert_into_database(claimed: Sequence[ClaimedDraft], now: datetime) -> list
 
     Run again when its connection broke (Rerun.SAFE, the default): each row is stored at most
     once per claim token, so a retry after an unheard commit stores nothing twice."""
-    hours = get_settings().notification_cooldown_hours
-    window = timedelta(seconds=float(hours * 3600)) if hours else None
+    window = get_settings().cooldown_window
     return run_on_connection(
         lambda connection: insert_claimed(connection, claimed, now=now, window=window)
     )

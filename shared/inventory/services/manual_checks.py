@@ -207,7 +207,7 @@ def clear_cooldowns(
     kind = type.value if type else None
     # The rows first: were the entries deleted and the rows left, the next claims would
     # succeed and the insert's check would still hold the alerts back.
-    if get_settings().notification_cooldown_hours:
+    if get_settings().cooldown_window is not None:
         run_on_connection(
             lambda connection: notification_rows.clear_cooldowns(
                 connection, type=kind, reference_id=reference_id

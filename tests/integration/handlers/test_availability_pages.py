@@ -6,10 +6,8 @@ pages together are exactly the whole list, whatever changes between two requests
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
@@ -20,10 +18,16 @@ from inventory.data.db import get_connection
 from inventory.services import availability_pages
 from inventory.services.availability_cache import availability_cache, package_list
 from tests.support.catalog import component, insert_catalog, package
-from tests.support.events import FakeLambdaContext, http_event, refused_fields, response_json
+from tests.support.events import (
+    FakeLambdaContext,
+    http_event,
+    next_query,
+    refused_fields,
+    response_json,
+)
 from tests.support.statements import counting_statements
 
-_NEXT = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
+PATH = "/api/packages/availability"
 
 
 @pytest.fixture
@@ -39,17 +43,6 @@ def get(context: FakeLambdaContext, **query: str) -> dict[str, Any]:
     return response
 
 
-def next_query(response: dict[str, Any]) -> dict[str, str] | None:
-    link = response["headers"].get("Link")
-    if link is None:
-        return None
-    match = _NEXT.match(link)
-    assert match is not None, link
-    url = urlsplit(match["url"])
-    assert url.path == "/api/packages/availability"
-    return {key: values[0] for key, values in parse_qs(url.query).items()}
-
-
 def read_all_pages(context: FakeLambdaContext, limit: int) -> list[list[dict[str, Any]]]:
     pages = []
     query: dict[str, str] | None = {"limit": str(limit)}
@@ -57,7 +50,7 @@ def read_all_pages(context: FakeLambdaContext, limit: int) -> list[list[dict[str
         response = get(context, **query)
         assert response["statusCode"] == 200
         pages.append(response_json(response)["data"])
-        query = next_query(response)
+        query = next_query(response, PATH)
     return pages
 
 
@@ -93,14 +86,14 @@ def test_a_package_removed_between_two_pages_neither_repeats_nor_skips_the_other
     seen = response_json(first)["data"]
     # The last package of the first page goes away before the second page is asked for.
     bar.execute("UPDATE packages SET is_active = false WHERE id = %s", (seen[-1]["package_id"],))
-    query = next_query(first)
+    query = next_query(first, PATH)
     assert query is not None
 
     rest = []
     while query is not None:
         response = get(lambda_context, **query)
         rest += response_json(response)["data"]
-        query = next_query(response)
+        query = next_query(response, PATH)
 
     now_whole = response_json(get(lambda_context))["data"]
     assert [i["package_id"] for i in seen[:-1] + rest] == [i["package_id"] for i in now_whole]

@@ -8,13 +8,11 @@ notifications while new ones arrive sees each exactly once.
 from __future__ import annotations
 
 import base64
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
@@ -23,9 +21,15 @@ from functions.inbox_item import app as inbox_item
 from functions.inbox_list import app as inbox_list
 from functions.inbox_mark_many import app as inbox_mark_many
 from functions.inbox_mark_one import app as inbox_mark_one
-from tests.support.events import FakeLambdaContext, http_event, refused_fields, response_json
+from tests.support.events import (
+    FakeLambdaContext,
+    http_event,
+    next_query,
+    refused_fields,
+    response_json,
+)
 
-_NEXT = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
+PATH = "/api/notifications"
 TYPES = ("package_unavailable", "package_low_stock", "package_bottleneck", "stockout_predicted")
 PRIORITIES = ("urgent", "high", "normal", "low")
 REFERENCES = [uuid.UUID(int=n + 1) for n in range(7)]
@@ -117,17 +121,6 @@ def get(
     return response
 
 
-def next_query(response: dict[str, Any]) -> dict[str, str] | None:
-    link = response["headers"].get("Link")
-    if link is None:
-        return None
-    match = _NEXT.match(link)
-    assert match is not None, link
-    url = urlsplit(match["url"])
-    assert url.path == "/api/notifications"
-    return {key: values[0] for key, values in parse_qs(url.query).items()}
-
-
 def pages(
     context: FakeLambdaContext,
     query: dict[str, str],
@@ -138,7 +131,7 @@ def pages(
         response = get(context, following)
         assert response["statusCode"] == 200, response["body"]
         yield response_json(response)["data"]
-        following = next_query(response)
+        following = next_query(response, PATH)
         between()
 
 
@@ -200,7 +193,7 @@ def test_without_limit_the_default_page_size_applies(
     insert_bulk(db, 150)
     response = get(lambda_context, {})
     assert len(response_json(response)["data"]) == 100
-    following = next_query(response)
+    following = next_query(response, PATH)
     assert following is not None
     assert following.keys() == {"limit", "after"}
     assert following["limit"] == "100"
@@ -260,7 +253,7 @@ def test_the_next_link_keeps_the_filters(
     catalogue: list[dict[str, Any]], lambda_context: FakeLambdaContext
 ) -> None:
     response = get(lambda_context, {"state": "open", "type": "package_bottleneck", "limit": "5"})
-    following = next_query(response)
+    following = next_query(response, PATH)
     assert following is not None
     assert following.keys() == {"state", "type", "limit", "after"}
     assert (following["state"], following["type"], following["limit"]) == (

@@ -94,13 +94,12 @@ class CooldownStore(Protocol):
 def get_cooldown_store() -> CooldownStore:
     """The container's store, chosen from the settings; its client is built on first use."""
     settings = get_settings()
-    hours = settings.notification_cooldown_hours
-    if hours == 0:
+    window = settings.cooldown_window
+    if window is None:
         from inventory.data.cooldowns.disabled import DisabledCooldownStore
 
         return DisabledCooldownStore()
     from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
 
-    window = timedelta(seconds=float(hours * 3600))
     lease = timedelta(seconds=settings.monitor_claim_lease_seconds)
     return DynamoCooldownStore(settings.cooldown_table_name, window, lease=lease)

@@ -150,8 +150,7 @@ class DynamoCooldownStore:
         # entries the digest missed are added (with our leases, which are live too).
         if digest is not None and found and not out_of_time:
             claimed = {c.key: c.expires_at for c in claims if c.expires_at is not None}
-            live = {key: expires for key, expires in named.items() if expires > floor_now}
-            self._write_digest(client, digest.generation, {**live, **found, **claimed}, now_epoch)
+            self._add_to_digest(client, digest, {**found, **claimed}, now_epoch)
         return claims
 
     # -- the digest of live entries (data/dynamodb_digest.py) ---------------------------------
