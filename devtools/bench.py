@@ -53,7 +53,7 @@ from devtools.bench_availability import availability_spec, measure_availability_
 from devtools.bench_coldstarts import measure_cold_starts
 from devtools.bench_floor import measure_bare_sql, measure_bare_sql_with_usage
 from devtools.bench_mechanism_pairs import bench_mechanisms_at, render_mechanisms
-from devtools.bench_monitor import WARM_RUNS, measure_monitor
+from devtools.bench_monitor import WARM_RUNS, measure_episodes, measure_monitor
 from devtools.bench_report import machine, render_table, size_header
 from devtools.bench_services import (
     BenchServices,
@@ -124,6 +124,9 @@ def bench_size(
     if options.cold_starts:
         note(f"{packages:,} packages: cold starts of every function")
         cold_starts = measure_cold_starts(template, services)
+    # Last: the restock it makes changes what every later measurement would see.
+    note(f"{packages:,} packages: monitor with open episodes, some resolving")
+    monitor["episodes"] = measure_episodes(services.database_url, now)
     monitor_process: dict[str, Any] = next(
         (figures for figures in cold_starts.values() if figures.get("scheduled")), {}
     )

@@ -92,7 +92,14 @@ FROM (
 ) AS r
 """
 
-TABLES = ("notifications", "order_items", "package_items", "packages", "products")
+TABLES = (
+    "notification_episodes",
+    "notifications",
+    "order_items",
+    "package_items",
+    "packages",
+    "products",
+)
 
 
 @dataclass(frozen=True, slots=True)

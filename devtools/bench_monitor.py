@@ -169,3 +169,51 @@ def measure_monitor(
         "warm_errors": len(errors),
         "summary": summary,
     }
+
+
+# A delivery restocks this share of the products: the episodes of what they limited clear.
+RESTOCKED_SHARE = 20
+
+
+def measure_episodes(database_url: str, now: datetime) -> dict[str, Any]:
+    """With the cooldown warm and every alert's episode open: how many are open; a delivery
+    restocks one product in RESTOCKED_SHARE; the run that first finds their episodes clear, the
+    run a rearm window later that resolves them (their alert_resolved stored, cooldowns
+    released), and the warm run after it (is the digest still whole?)."""
+    import psycopg
+
+    from inventory.config import get_settings
+
+    rearm = get_settings().rearm_window
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        opened = _open_episodes(connection)
+        connection.execute(
+            "UPDATE products SET current_stock = current_stock + 100000"
+            " WHERE abs(hashtext(id::text)) %% %s = 0",
+            (RESTOCKED_SHARE,),
+        )
+    start = now + timedelta(minutes=10)
+    clearing = run_monitor_counted(start)
+    resolving = run_monitor_counted(start + rearm)
+    after = run_monitor_counted(start + rearm + timedelta(minutes=1))
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        still_open = _open_episodes(connection)
+    return {
+        "open_episodes": opened,
+        "open_after": still_open,
+        "clearing_run_ms": clearing.duration_ms,
+        "resolving_run_ms": resolving.duration_ms,
+        "resolved": resolving.summary.get("episodes_resolved"),
+        "resolving_sql_statements": resolving.sql_statements,
+        "resolving_dynamodb_requests": resolving.dynamodb_requests,
+        "resolving_errors": resolving.summary.get("errors", []),
+        "next_warm_run_ms": after.duration_ms,
+        "next_warm_dynamodb_requests": after.dynamodb_requests,
+    }
+
+
+def _open_episodes(connection: Any) -> int:
+    row = connection.execute(
+        "SELECT count(*) FROM notification_episodes WHERE resolved_at IS NULL"
+    ).fetchone()
+    return int(row[0])

@@ -110,6 +110,28 @@ def render_table(results: Sequence[dict[str, Any]]) -> str:
                 f"{r['monitor']['cold_dynamodb_requests']:,}"
             ),
         ),
+        line("open episodes (warm runs)", lambda r: r["monitor"]["episodes"]["open_episodes"]),
+        line(
+            "  run resolving: episodes, ms",
+            lambda r: (
+                f"{r['monitor']['episodes']['resolved']:,}, "
+                f"{r['monitor']['episodes']['resolving_run_ms']:,}"
+            ),
+        ),
+        line(
+            "  its SQL / DynamoDB requests",
+            lambda r: (
+                f"{r['monitor']['episodes']['resolving_sql_statements']} / "
+                f"{r['monitor']['episodes']['resolving_dynamodb_requests']:,}"
+            ),
+        ),
+        line(
+            "  next warm run: ms, DynamoDB",
+            lambda r: (
+                f"{r['monitor']['episodes']['next_warm_run_ms']:,}, "
+                f"{r['monitor']['episodes']['next_warm_dynamodb_requests']:,}"
+            ),
+        ),
         line("monitor peak RSS (MB)", lambda r: r["monitor_peak_rss_mb"]),
         line("availability first call (ms)", lambda r: r["availability_handler"]["first_call_ms"]),
         line(

@@ -241,3 +241,16 @@ def load_demo(connection: psycopg.Connection[Any], *, now: datetime | None = Non
             for sale in _sales(now):
                 copy.write_row(sale)
     return True
+
+
+# The demo's delivery (`make run`, on the first start): the gin that sold out arrives, which
+# ends the episodes of every alert it caused.
+DELIVERY = ("London dry gin", Decimal(5250))
+
+
+def deliver(connection: psycopg.Connection[Any], name: str, quantity: Decimal) -> None:
+    """Stock arrives: `quantity` more of the product `name`."""
+    connection.execute(
+        "UPDATE products SET current_stock = current_stock + %s WHERE id = %s",
+        (quantity, product_id(name)),
+    )

@@ -58,6 +58,7 @@ CONNECTION_VARIABLES = (
 )
 # moto accepts any credentials; boto3 only needs some to sign with.
 _MOTO_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+LOCAL_REARM_MINUTES = "0"
 
 
 def cron_token() -> str:
@@ -96,6 +97,7 @@ class LocalServices:
     local_postgres: Any = None  # the .local/pgdata server we use (started or reused)
     started_moto: Any = None  # the JournaledMotoServer we started
     notes: list[str] = field(default_factory=list)
+    demo_loaded: bool = False  # the demo bar went into an empty database on this start
 
     def environment(self, template: Template) -> dict[str, str]:
         """Variables every function gets locally, on top of its template environment."""
@@ -110,6 +112,11 @@ class LocalServices:
             variables["COOLDOWN_TABLE_NAME"] = tables[0].local_name
         if self.started_moto is not None or not os.environ.get("AWS_ACCESS_KEY_ID"):
             variables.update(_MOTO_CREDENTIALS)
+        # Locally an episode resolves on the first run that finds it clear, so that the demo
+        # shows one end (AWS: 30 minutes); NOTIFICATION_REARM_MINUTES=30 make run as in AWS.
+        variables["NOTIFICATION_REARM_MINUTES"] = os.environ.get(
+            "NOTIFICATION_REARM_MINUTES", LOCAL_REARM_MINUTES
+        )
         # The caller's own settings win, as env.json does for `sam local invoke`.
         variables.update({k: os.environ[k] for k in CONNECTION_VARIABLES if os.environ.get(k)})
         return variables
@@ -290,6 +297,7 @@ def start_services(
                 services.notes.append(f"applied {len(applied)} migration(s)")
             if loaded:
                 services.notes.append("loaded the demo bar into the empty database")
+                services.demo_loaded = True
     except BaseException:
         services.stop()
         raise

@@ -33,9 +33,17 @@ from devtools.local_services import LocalServices, start_services
 from devtools.local_state import local_dir, shown
 from devtools.stop_signals import StopSignals
 from devtools.template import FunctionSpec, Template, load_template
-from devtools.terminal_tables import availability_table, monitor_summary_line, notifications_table
+from devtools.terminal_tables import (
+    availability_table,
+    inbox_table,
+    monitor_summary_line,
+    notifications_table,
+)
 
 AVAILABILITY_ROUTE = "GET /api/packages/availability"
+INBOX_PATH = "/api/notifications"
+INBOX_ROUTE = f"GET {INBOX_PATH}"
+INBOX_SHOWN = 12  # the newest open notifications shown at start-up
 # How long the stop waits for a monitor run in progress to commit what it claimed.
 MONITOR_STOP_WAIT_SECONDS = 30
 
@@ -75,21 +83,38 @@ class LocalRuntime:
         return results
 
     def availability(self) -> list[dict[str, Any]] | None:
-        spec = self.template.routes.get(AVAILABILITY_ROUTE)
+        return self.get(AVAILABILITY_ROUTE)
+
+    def inbox(self, query: str) -> list[dict[str, Any]] | None:
+        return self.get(INBOX_ROUTE, query)
+
+    def get(self, route_key: str, query: str = "") -> list[dict[str, Any]] | None:
+        """A GET route's `data` through the local API (a token of the local client holding
+        its scopes); None when the template has no such route or it does not answer 200."""
+        spec = self.template.routes.get(route_key)
         if spec is None:
             return None
-        path = AVAILABILITY_ROUTE.split(" ", 1)[1]
+        path = route_key.split(" ", 1)[1]
         server = LocalApiServer(("127.0.0.1", 0), self.template, self.functions.invoke)
-        route = next(r for r in self.template.http_routes if r.route_key == AVAILABILITY_ROUTE)
+        route = next(r for r in self.template.http_routes if r.route_key == route_key)
         token = _client_token(server.issuer, route.scopes)
         try:
             status, _, body = server.respond(
-                "GET", path, [("Authorization", f"Bearer {token}")], b""
+                "GET", path + query, [("Authorization", f"Bearer {token}")], b""
             )
         finally:
             server.server_close()
         payload = json.loads(body)
-        return payload.get("data") if status == 200 else None
+        data: list[dict[str, Any]] | None = payload.get("data") if status == 200 else None
+        return data
+
+    def deliver(self, name: str, quantity: Any) -> None:
+        import psycopg
+
+        from devtools.demo_data import deliver
+
+        with psycopg.connect(self.services.database_url, autocommit=True) as connection:
+            deliver(connection, name, quantity)
 
     def notifications_since(self, since: datetime) -> list[dict[str, Any]]:
         import psycopg
@@ -123,6 +148,25 @@ def show_monitor_run(runtime: LocalRuntime, out: IO[str]) -> None:
         _print(notifications_table(created), out)
     else:
         _print("No new notifications (nothing due, or held back by the cooldown).", out)
+
+
+def show_demo_delivery(runtime: LocalRuntime, out: IO[str]) -> None:
+    """On the demo bar's first start: its gin arrives and the monitor runs again, which ends
+    the episodes the gin outage opened (alert_resolved notifications, cooldowns re-armed)."""
+    from devtools.demo_data import DELIVERY
+
+    name, quantity = DELIVERY
+    _print(f"\nA delivery arrives: {quantity:,} of {name}. The monitor runs again:", out)
+    runtime.deliver(name, quantity)
+    show_monitor_run(runtime, out)
+
+
+def show_inbox(runtime: LocalRuntime, out: IO[str]) -> None:
+    items = runtime.inbox(f"?state=open&limit={INBOX_SHOWN}")
+    if items is None:
+        return
+    _print(f"\nInbox: open notifications, newest first (GET {INBOX_PATH}?state=open):\n", out)
+    _print(inbox_table(items) if items else "  (none open)", out)
 
 
 def _example_body(path: str) -> str:
@@ -246,6 +290,11 @@ def _serve(
     show_monitor_run(runtime, out)
     if signals.requested:
         return
+    if services.demo_loaded and runtime.template.scheduled_functions:
+        show_demo_delivery(runtime, out)
+        if signals.requested:
+            return
+    show_inbox(runtime, out)
     items = runtime.availability()
     if items is not None:
         _print(f"\nPackage availability ({len(items)} packages):\n", out)

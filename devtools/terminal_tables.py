@@ -79,6 +79,21 @@ def notifications_table(notifications: Sequence[dict[str, Any]]) -> str:
     return format_table(("Priority", "Type", "Notification"), rows)
 
 
+def inbox_table(items: Sequence[dict[str, Any]]) -> str:
+    """An inbox page as the API lists it (newest first): when, priority, type, title."""
+    rows = [
+        (
+            str(item["created_at"])[11:19],
+            item["priority"].upper(),
+            item["type"],
+            item["title"],
+            "unread" if item.get("read_at") is None else "read",
+        )
+        for item in items
+    ]
+    return format_table(("Time", "Priority", "Type", "Notification", "State"), rows)
+
+
 def monitor_summary_line(result: dict[str, Any]) -> str:
     summary = result.get("summary") or {}
     parts = [
@@ -88,6 +103,8 @@ def monitor_summary_line(result: dict[str, Any]) -> str:
     ]
     if summary.get("notifications_suppressed"):
         parts.append(f"{summary['notifications_suppressed']} held back by cooldown")
+    if summary.get("episodes_resolved"):
+        parts.append(f"{summary['episodes_resolved']} episodes resolved")
     errors = summary.get("errors") or []
     if errors:
         parts.append(f"{len(errors)} errors: {'; '.join(map(str, errors))}")

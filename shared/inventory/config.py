@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     bottleneck_min_packages: int = Field(default=2, ge=1)
     notification_cooldown_hours: Decimal = Field(default=Decimal("24"), ge=0)
     availability_cache_ttl_seconds: int = Field(default=300, ge=0)
+    # How long an episode's condition stays clear before the episode resolves (SPEC §9).
+    notification_rearm_minutes: int = Field(default=30, ge=0, le=10_080)
     # How long a cooldown claim holds before its notification is committed: longer than any
     # run lives (the monitor's 28 s timeout) plus a statement the server may still finish
     # after its client died (DB_STATEMENT_TIMEOUT_MS), so a lease never ends under a live run.
@@ -47,6 +49,11 @@ class Settings(BaseSettings):
         """NOTIFICATION_COOLDOWN_HOURS as a duration; None when 0 turns the cooldown off."""
         hours = self.notification_cooldown_hours
         return timedelta(seconds=float(hours * 3600)) if hours else None
+
+    @property
+    def rearm_window(self) -> timedelta:
+        """NOTIFICATION_REARM_MINUTES as a duration."""
+        return timedelta(minutes=self.notification_rearm_minutes)
 
     @model_validator(mode="after")
     def _statements_end_before_the_deadline(self) -> Settings:

@@ -94,15 +94,25 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     # Warm: every alert the cold run sent is now inside its cooldown.
     assert monitor["summary"]["notifications_sent"] == 0
     assert monitor["summary"]["notifications_suppressed"] == monitor["cold_notifications_sent"]
-    # Each connection: BEGIN, its snapshot, its reads (the reader's two), COMMIT. No insert, and
-    # the usage base the cold run built is fresh, so no rebuild.
-    assert monitor["warm_sql_statements"] == 4 + 5
+    # Each connection: BEGIN, its snapshot, its reads (the reader's two), COMMIT; the episode
+    # sweep. No insert, and the usage base the cold run built is fresh, so no rebuild.
+    assert monitor["warm_sql_statements"] == 4 + 5 + 1
     assert monitor["cold_sql_statements"] > monitor["warm_sql_statements"] + 1
     # Warm, the cooldown digest names every live entry: its header and its chunk, nothing else.
     assert monitor["warm_dynamodb_requests"] == 2
     # Each warm run is paired with a bare SQL run measured right before it.
     assert len(monitor["warm_runs_ms"]) == len(monitor["paired_bare_sql_ms"]) == WARM_RUNS
     assert monitor["ratio_to_paired_bare_sql"] > 0
+    # Every alert the cold run sent opened an episode; a restock resolved some of them.
+    episodes = monitor["episodes"]
+    assert episodes["open_episodes"] == monitor["cold_notifications_sent"]
+    assert episodes["resolving_errors"] == []
+    assert episodes["resolved"] > 0
+    assert episodes["open_after"] == episodes["open_episodes"] - episodes["resolved"]
+    # The sweep, the resolution, the release mark and the warm run's own 4 + 5.
+    assert episodes["resolving_sql_statements"] == 4 + 5 + 3
+    # The digest outlived the release: the next warm run reads it alone again.
+    assert episodes["next_warm_dynamodb_requests"] == 2
     assert result["bare_sql_with_usage"]["median_ms"] > 0
     assert result["availability_handler"]["first_status"] == 200
     after_a_change = result["availability_handler"]["after_a_change"]

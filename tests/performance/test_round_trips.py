@@ -78,7 +78,9 @@ def test_listing_costs_the_same_statements_for_10_and_8000_packages(
 
 
 def _statements_for_monitor(db: psycopg.Connection[Any], packages: int) -> tuple[int, int]:
-    db.execute("TRUNCATE notifications, package_items, packages, products CASCADE")
+    db.execute(
+        "TRUNCATE notification_episodes, notifications, package_items, packages, products CASCADE"
+    )
     _generate_catalog(db, packages)
     connections = get_connection(), get_connection(SNAPSHOT_READER)
     with counting_statements(*connections) as counter:
@@ -97,8 +99,8 @@ def test_monitor_run_costs_the_same_statements_for_10_and_1000_packages(
     assert (small_checked, large_checked) == (10, 1000)
     assert small == large
     # Per connection: BEGIN, export or import of the snapshot, its reads (a part of the problem
-    # packages; the reader's also the usage), COMMIT; one insert.
-    assert small == 4 + 5 + 1
+    # packages; the reader's also the usage), COMMIT; the episode sweep; one insert.
+    assert small == 4 + 5 + 1 + 1
 
 
 def test_run_costs_the_same_round_trips_for_10_and_100_packages(
@@ -108,7 +110,10 @@ def test_run_costs_the_same_round_trips_for_10_and_100_packages(
     monkeypatch.setattr(monitor, "keep_usage_base", lambda *_: False)
 
     def statements(count: int) -> int:
-        db.execute("TRUNCATE notifications, order_items, package_items, packages, products")
+        db.execute(
+            "TRUNCATE notification_episodes, notifications, order_items, package_items,"
+            " packages, products"
+        )
         specs = [package(f"P{i}", [component(f"Item {i}", 1, 0)]) for i in range(count)]
         insert_catalog(db, specs)
         get_cooldown_store().clear()
@@ -119,5 +124,5 @@ def test_run_costs_the_same_round_trips_for_10_and_100_packages(
         return counter.count
 
     # Each connection: BEGIN, its snapshot (export / import), its reads (one part of the
-    # problem packages; the reader's also the usage), COMMIT; then the insert.
-    assert statements(10) == statements(100) == 4 + 5 + 1
+    # problem packages; the reader's also the usage), COMMIT; the episode sweep; the insert.
+    assert statements(10) == statements(100) == 4 + 5 + 1 + 1

@@ -1,11 +1,11 @@
 """A monitor run in a child process that SIGKILLs itself at a named point of its delivery.
 
 `python -m tests.support.crashing_monitor <point> <now-iso>`, with the service's environment.
-The points are the steps of services/delivery.py, each wrapped in the real code path (the
-store's own methods, the real insert): what a crash there leaves behind is exactly what an
-OOM kill or a Lambda timeout would leave. Point "none" runs to the end. The child prints
-"ready" once imported and connected, then starts its run when a line arrives on its stdin,
-so a parent can start children ahead and kill one at a measured moment of its run.
+The points are the steps of services/delivery.py and services/episodes.py, each wrapped in the
+real code path (the store's own methods, the real statements): what a crash there leaves behind
+is exactly what an OOM kill or a Lambda timeout would leave. Point "none" runs to the end. The
+child prints "ready" once imported and connected, then starts its run when a line arrives on its
+stdin, so a parent can start children ahead and kill one at a measured moment of its run.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def _during_call(function: Callable[..., Any]) -> Callable[..., Any]:
 
 def install(point: str) -> None:
     """Wrap the step named by `point` ("claim:3", "after-claims", "before-insert", ...)."""
+    from inventory.data import notification_episodes
     from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
     from inventory.services import delivery
 
@@ -78,6 +79,15 @@ def install(point: str) -> None:
         DynamoCooldownStore._confirm = _after_call(int(number), DynamoCooldownStore._confirm)  # type: ignore[method-assign]
     elif name == "before-digest":
         DynamoCooldownStore._add_to_digest = _before_call(DynamoCooldownStore._add_to_digest)  # type: ignore[method-assign]
+    # Episodes (services/episodes.py): the resolution and the release of its cooldowns.
+    elif name == "before-resolve":
+        notification_episodes.resolve = _before_call(notification_episodes.resolve)  # type: ignore[assignment]
+    elif name == "during-resolve":
+        notification_episodes.resolve = _during_call(notification_episodes.resolve)  # type: ignore[assignment]
+    elif name == "after-resolve":
+        notification_episodes.resolve = _after_call(1, notification_episodes.resolve)  # type: ignore[assignment]
+    elif name == "after-rearm":  # the entries are deleted, the episodes not marked released
+        DynamoCooldownStore.rearm = _after_call(1, DynamoCooldownStore.rearm)  # type: ignore[method-assign]
     elif name != "none":
         raise SystemExit(f"unknown kill point {point!r}")
 

@@ -32,7 +32,7 @@ Position = tuple[datetime, UUID]
 
 _COLUMNS = sql.SQL(
     "id, type, priority, title, message, reference_type, reference_id, data::text AS data,"
-    " created_at, read_at, read_by, resolved_at"
+    " created_at, read_at, read_by, resolved_at, episode_id"
 )
 
 

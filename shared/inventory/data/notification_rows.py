@@ -21,11 +21,14 @@ from inventory.rules.alert_types import NotificationDraft
 # claim (an earlier attempt of this insert whose answer was lost) or a row of the same (type,
 # reference) still holding its cooldown (a run that died after committing, before confirming
 # its claim, whose lease then ended): those drafts are not stored again. ON CONFLICT covers an
-# earlier attempt still in flight on the server. The final SELECT hands the results back in the
-# input order (RETURNING alone promises no order).
+# earlier attempt still in flight on the server. Each new row joins the open episode of its key
+# or opens one (migration 0007): a new alert means its condition holds, so the episode's
+# `clear_since` is reset. Episodes are written in key order, the order the resolution locks them
+# in too (data/notification_episodes.py), so the two never deadlock. The final SELECT hands the
+# results back in the input order (RETURNING alone promises no order).
 _INSERT = """
     WITH drafts AS (
-        SELECT d.*
+        SELECT d.*, gen_random_uuid() AS new_id
         FROM unnest(
             %(claim_token)s::uuid[],
             %(type)s::text[], %(priority)s::text[], %(title)s::text[], %(message)s::text[],
@@ -43,14 +46,28 @@ _INSERT = """
               AND n.cooldown_from > %(window_start)s AND n.cooldown_cleared_at IS NULL)
         ORDER BY drafts.position, ours DESC, n.cooldown_from DESC
     ),
+    fresh AS (
+        SELECT * FROM drafts
+        WHERE NOT EXISTS (SELECT 1 FROM stored WHERE stored.position = drafts.position)
+    ),
+    episodes AS (
+        INSERT INTO notification_episodes AS e
+            (type, reference_type, reference_id, opened_at, first_notification_id)
+        SELECT DISTINCT ON (type, reference_id) type, reference_type, reference_id, %(now)s, new_id
+        FROM fresh
+        ORDER BY type, reference_id, position
+        ON CONFLICT (type, reference_id) WHERE resolved_at IS NULL
+        DO UPDATE SET clear_since = NULL
+        RETURNING e.id, e.type, e.reference_id
+    ),
     inserted AS (
         INSERT INTO notifications
-            (type, priority, title, message, reference_type, reference_id, data, claim_token,
-             cooldown_from)
-        SELECT type, priority, title, message, reference_type, reference_id, data::jsonb,
-               claim_token, %(now)s
-        FROM drafts
-        WHERE NOT EXISTS (SELECT 1 FROM stored WHERE stored.position = drafts.position)
+            (id, type, priority, title, message, reference_type, reference_id, data, claim_token,
+             cooldown_from, episode_id)
+        SELECT f.new_id, f.type, f.priority, f.title, f.message, f.reference_type,
+               f.reference_id, f.data::jsonb, f.claim_token, %(now)s, episodes.id
+        FROM fresh f
+        JOIN episodes ON episodes.type = f.type AND episodes.reference_id = f.reference_id
         ON CONFLICT (claim_token) DO NOTHING
         RETURNING id, claim_token
     )
@@ -126,6 +143,11 @@ def _json_value(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def json_text(data: dict[str, Any]) -> str:
+    """A draft's `data` as the JSON text stored in the jsonb column."""
+    return json.dumps(data, default=_json_value)
+
+
 def insert_claimed(
     connection: psycopg.Connection[Any],
     claimed: Sequence[ClaimedDraft],
@@ -154,7 +176,7 @@ def insert_claimed(
         "message": [d.message for d in drafts],
         "reference_type": [d.reference_type.value for d in drafts],
         "reference_id": [d.reference_id for d in drafts],
-        "data": [json.dumps(d.data, default=_json_value) for d in drafts],
+        "data": [json_text(d.data) for d in drafts],
     }
     with connection.cursor(row_factory=tuple_row) as cursor:
         cursor.execute(_INSERT, columns)

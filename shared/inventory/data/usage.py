@@ -108,7 +108,9 @@ WITH counting AS (
 )
 
 # Days until stockout = stock x lookback / usage < prediction days, multiplied out so that
-# numeric decides it exactly (usage > 0). rules.alerts re-checks every row it gets.
+# numeric decides it exactly (usage > 0). rules.alerts re-checks every row it gets. Products
+# used lately and already out (stock <= 0) come too: no prediction for them, but a predicted
+# stockout's episode goes on while they stay out (rules/episodes.py).
 _CANDIDATES_SQL: LiteralString = (
     USAGE_CTES
     + """
@@ -119,7 +121,7 @@ LEFT JOIN (
     SELECT p.id, p.name, p.unit, p.current_stock, p.is_active, coalesce(u.usage, 0) AS usage
     FROM products p
     LEFT JOIN used u ON u.product_id = p.id
-    WHERE p.is_active AND p.current_stock > 0 AND u.usage > 0
+    WHERE p.is_active AND u.usage > 0
       AND p.current_stock * %(lookback_days)s < %(prediction_days)s * u.usage
 ) AS f ON true
 ORDER BY f.name COLLATE "C", f.id

@@ -96,7 +96,13 @@ class InboxItem(BaseModel):
         description="Who first marked it read: the token's client_id, else its subject."
     )
     resolved_at: Instant | None = Field(
-        description="When its episode resolved (the condition cleared); null: open."
+        description="When its episode resolved (the condition cleared); null: open. An "
+        "alert_resolved notification is resolved when it is stored."
+    )
+    episode_id: UUID | None = Field(
+        default=None,
+        description="The episode of its condition: the alerts of one outage share it, and its "
+        "alert_resolved names it too. Null for notifications closed before episodes existed.",
     )
 
 

@@ -32,6 +32,13 @@ class MonitorSummary(BaseModel):
             "sends them."
         ),
     )
+    episodes_resolved: int = Field(
+        default=0,
+        description=(
+            "Episodes whose condition stayed clear for the rearm window: each got an "
+            "alert_resolved notification and its cooldown released."
+        ),
+    )
 
 
 class MonitorResult(BaseModel):

@@ -15,6 +15,12 @@ class NotificationType(StrEnum):
     PACKAGE_LOW_STOCK = "package_low_stock"
     PACKAGE_BOTTLENECK = "package_bottleneck"
     STOCKOUT_PREDICTED = "stockout_predicted"
+    # Closes an episode of one of the others (SPEC §9): never claimed, never an episode itself.
+    ALERT_RESOLVED = "alert_resolved"
+
+
+# The types the rules raise: each has a cooldown and opens episodes.
+ALERTING_TYPES = tuple(t for t in NotificationType if t is not NotificationType.ALERT_RESOLVED)
 
 
 class Priority(StrEnum):

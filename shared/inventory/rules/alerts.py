@@ -19,7 +19,7 @@ from fractions import Fraction
 from functools import partial
 from uuid import UUID
 
-from inventory.rules import alert_texts
+from inventory.rules import alert_texts, episodes
 from inventory.rules.alert_types import Alert, CooldownKey, NotificationType
 from inventory.rules.availability import PackageAvailability, Status
 
@@ -58,6 +58,9 @@ class Evaluation:
     alerts: tuple[Alert, ...]
     bottlenecks_detected: int
     stockouts_predicted: int
+    # Every condition that holds (rules/episodes.py): the alerts' and the worse states that
+    # continue an episode without an alert of their own.
+    holding: frozenset[CooldownKey] = frozenset()
 
 
 def package_alerts(
@@ -169,8 +172,15 @@ def evaluate(
     packages = package_alerts(snapshot, by_id, settings)
     bottlenecks = bottleneck_alerts(snapshot, by_id, settings)
     stockouts = stockout_alerts(products, settings, now)
+    alerts = (*packages, *bottlenecks, *stockouts)
+    ran_out = (
+        p.product_id
+        for p in products
+        if p.is_active and p.current_stock <= 0 and p.usage is not None and p.usage > 0
+    )
     return Evaluation(
-        alerts=(*packages, *bottlenecks, *stockouts),
+        alerts=alerts,
         bottlenecks_detected=len(bottlenecks),
         stockouts_predicted=len(stockouts),
+        holding=episodes.conditions_holding(alerts, snapshot, ran_out),
     )

@@ -30,7 +30,7 @@ from inventory.models.checks import (
     NotificationCheckRequest,
     PackageCheck,
 )
-from inventory.rules.alert_types import NotificationType
+from inventory.rules.alert_types import ALERTING_TYPES, NotificationType
 from inventory.rules.alerts import ProductFigures, bottleneck_alerts, package_alerts
 from inventory.rules.availability import PackageAvailability, Status
 from inventory.services import availability, monitor
@@ -181,9 +181,9 @@ def _refuse_contradictions(request: NotificationCheckRequest) -> None:
 def cooldown_stats(
     *, now: datetime | None = None, store: CooldownStore | None = None
 ) -> CooldownStats:
-    """Live entries only; every notification type is listed, with 0 when it has none."""
+    """Live entries only; every type with a cooldown is listed, with 0 when it has none."""
     counts = (store or get_cooldown_store()).stats(now or datetime.now(UTC))
-    by_type = {t.value: counts.get(t.value, 0) for t in NotificationType}
+    by_type = {t.value: counts.get(t.value, 0) for t in ALERTING_TYPES}
     by_type.update({k: v for k, v in counts.items() if k not in by_type})
     return CooldownStats(total_entries=sum(by_type.values()), by_type=by_type)
 

@@ -1,7 +1,8 @@
 """The monitor job (SPEC §5): read what can raise an alert, decide, deliver, report.
 
 A run costs a constant number of round trips whatever the catalogue size: the reads of
-services/monitor_reads.py, one concurrent batch of cooldown claims and one batch insert
+services/monitor_reads.py, the episode sweep (and, when episodes end, their resolution and
+release: services/episodes.py), one concurrent batch of cooldown claims and one batch insert
 (services/delivery.py). A run that finds the usage base missing or old rebuilds it afterwards
 (services/usage_upkeep.py).
 
@@ -33,6 +34,7 @@ from inventory.observability import logger, metrics
 from inventory.rules.alerts import RuleSettings, evaluate
 from inventory.services import delivery
 from inventory.services.delivery import Delivery
+from inventory.services.episodes import end_episodes
 from inventory.services.monitor_reads import load_alertable
 from inventory.services.usage_upkeep import keep_usage_base
 
@@ -89,9 +91,9 @@ def run(
             now,
             limiting_products=snapshot.problems.limiting_products,
         )
-        outcomes = delivery.deliver(
-            evaluation.alerts, store or get_cooldown_store(), now, deadline=deadline
-        )
+        cooldowns = store or get_cooldown_store()
+        ended = end_episodes(evaluation.holding, cooldowns, now, settings.rearm_window)
+        outcomes = delivery.deliver(evaluation.alerts, cooldowns, now, deadline=deadline)
         keep_usage_base(snapshot.candidates.usage_base_built_at, now, deadline)
         result = MonitorResult(
             success=True,
@@ -101,11 +103,12 @@ def run(
                 packages_checked=snapshot.problems.packages_checked,
                 notifications_sent=delivery.count(outcomes, Delivery.SENT),
                 bottlenecks_detected=evaluation.bottlenecks_detected,
-                errors=delivery.errors_of(outcomes),
+                errors=[*ended.errors, *delivery.errors_of(outcomes)],
                 products_checked=snapshot.candidates.products_checked,
                 stockouts_predicted=evaluation.stockouts_predicted,
                 notifications_suppressed=delivery.count(outcomes, Delivery.SUPPRESSED),
                 notifications_deferred=delivery.count(outcomes, Delivery.DEFERRED),
+                episodes_resolved=len(ended.resolved),
             ),
         )
     logger.info(
@@ -185,6 +188,7 @@ def _record_metrics(result: MonitorResult) -> None:
         "NotificationsSuppressed": summary.notifications_suppressed,
         "NotificationsDeferred": summary.notifications_deferred,
         "BottlenecksDetected": summary.bottlenecks_detected,
+        "EpisodesResolved": summary.episodes_resolved,
         "MonitorErrors": len(summary.errors),
         "MonitorRunFailed": int(not result.success),
     }

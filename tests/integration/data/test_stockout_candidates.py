@@ -75,10 +75,16 @@ def test_candidates_give_the_rule_the_same_stockout_drafts_as_every_product(
         assert stockout_drafts(candidates.products, RULES, NOW) == stockout_drafts(
             everything, RULES, NOW
         )
-        # Only products the rule alerts on, each with the figures of the full read.
+        # Only products the rule alerts on, and those used lately that are out already (their
+        # predicted stockout's episode goes on), each with the figures of the full read.
         full = {p.product_id: p for p in everything}
         alerted = {d.reference_id for d in stockout_drafts(everything, RULES, NOW)}
-        assert {p.product_id for p in candidates.products} == alerted
+        ran_out = {
+            p.product_id
+            for p in everything
+            if p.is_active and p.current_stock <= 0 and (p.usage or 0) > 0
+        }
+        assert {p.product_id for p in candidates.products} == alerted | ran_out
         for figures in candidates.products:
             assert figures == full[figures.product_id]
 

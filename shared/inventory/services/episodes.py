@@ -1,0 +1,115 @@
+"""Ending episodes (SPEC §9): every monitor run sweeps the open episodes against the conditions
+that hold, resolves those clear for NOTIFICATION_REARM_MINUTES and re-arms their cooldowns.
+
+Order, and why nothing is lost or done twice whatever dies when:
+1. the sweep (data/notification_episodes.sweep) marks episodes clear or holding again, and
+   finds those due and those resolved whose cooldown is still to release;
+2. one statement resolves the due ones and stores their alert_resolved notifications: both or
+   neither, and of concurrent runs only one (the row lock decides);
+3. the cooldown entries of every resolved-but-unreleased episode are deleted (`rearm`), and
+4. the episodes are marked released. A run that dies before 4 leaves them unreleased: the next
+   sweep names them again and the deletes are repeated (harmless). Until then a new occurrence
+   of the condition is suppressed by the old entry, never swallowed: the resolution has
+   marked its rows out of the insert's cooldown check already, so a claim won after the
+   release stores it.
+A failure of any step is a line in the run's errors; the run goes on to deliver its alerts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from uuid import uuid4
+
+import psycopg
+
+from inventory.data import notification_episodes as episode_rows
+from inventory.data.cooldowns import CooldownStore
+from inventory.data.db import run_on_connection
+from inventory.data.notification_episodes import EpisodeRef, Resolution, Sweep
+from inventory.errors import InventoryError
+from inventory.failures import describe_failure
+from inventory.observability import logger
+from inventory.rules.alert_types import CooldownKey
+from inventory.rules.episodes import resolution_draft
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodesOutcome:
+    resolved: list[Resolution] = field(default_factory=list)
+    released: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def end_episodes(
+    holding: Collection[CooldownKey],
+    store: CooldownStore,
+    now: datetime,
+    rearm: timedelta,
+) -> EpisodesOutcome:
+    """Sweep, resolve what is due, release the cooldowns of what is resolved; never raises for
+    a database or cooldown-store fault (it is in `errors`)."""
+    try:
+        found: Sweep = run_on_connection(
+            lambda c: episode_rows.sweep(c, holding, now=now, rearm=rearm)
+        )
+    except (InventoryError, psycopg.Error) as error:
+        return EpisodesOutcome(errors=[_failed("episode sweep failed", error)])
+    errors: list[str] = []
+    resolved: list[Resolution] = []
+    if found.due:
+        notices = [(e.episode_id, resolution_draft(e)) for e in found.due]
+        # Drawn once, outside the work: a rerun after a lost answer stores nothing twice.
+        notice_ids = [uuid4() for _ in notices]
+        try:
+            resolved = run_on_connection(
+                lambda c: episode_rows.resolve(
+                    c, notices, now=now, rearm=rearm, notice_ids=notice_ids
+                )
+            )
+        except (InventoryError, psycopg.Error) as error:
+            errors.append(_failed("episode resolution failed", error))
+    for resolution in resolved:
+        logger.info(
+            "Episode resolved",
+            extra={
+                "episode_id": str(resolution.episode.episode_id),
+                "type": resolution.episode.key.type.value,
+                "reference_id": str(resolution.episode.key.reference_id),
+                "notification_id": str(resolution.notice_id),
+            },
+        )
+    # Earlier runs' unreleased episodes first; ours after them, each once.
+    pending = {ref.episode_id: ref for ref in found.unreleased}
+    pending.update({r.episode.episode_id: r.episode for r in resolved})
+    released = _release(store, list(pending.values()), now, errors)
+    return EpisodesOutcome(resolved=resolved, released=released, errors=errors)
+
+
+def _release(
+    store: CooldownStore, episodes: list[EpisodeRef], now: datetime, errors: list[str]
+) -> int:
+    if not episodes:
+        return 0
+    try:
+        store.rearm([ref.key for ref in episodes], now)
+    except Exception as error:  # noqa: BLE001 (the next run releases them again)
+        errors.append(
+            _failed(f"cooldown release of {len(episodes)} resolved episodes failed", error)
+            + " (retried next run)"
+        )
+        return 0
+    ids = [ref.episode_id for ref in episodes]
+    try:
+        run_on_connection(lambda c: episode_rows.mark_released(c, ids, now=now))
+    except (InventoryError, psycopg.Error) as error:
+        # Released but not marked: the next run deletes the entries again, which is harmless.
+        logger.warning("Episode release not recorded", extra={"reason": describe_failure(error)})
+    return len(episodes)
+
+
+def _failed(what: str, error: Exception) -> str:
+    reason = describe_failure(error)
+    logger.warning(what, extra={"reason": reason})
+    return f"{what}: {reason}"
