@@ -27,7 +27,8 @@ class InMemoryCooldownStore:
     """The CooldownStore protocol over a dict: live while expires_at > now, like the table; a
     claim is a lease until confirmed.
 
-    `fail_with` makes every claim FAILED (a dead endpoint); `released` records releases.
+    `fail_with` makes every claim FAILED (a dead endpoint); `released` records releases and
+    `rearmed` the keys of every rearm, in order.
     """
 
     def __init__(
@@ -37,6 +38,7 @@ class InMemoryCooldownStore:
         self.lease = lease
         self.entries: dict[CooldownKey, Entry] = {}
         self.released: list[Claim] = []
+        self.rearmed: list[CooldownKey] = []
         self.fail_with: str | None = None
         self._lock = threading.Lock()
 
@@ -76,6 +78,13 @@ class InMemoryCooldownStore:
                 if current is not None and current.token == confirmation.claim.token:
                     current.expires_at = confirmation.since + self.window
                     current.confirmed = True
+
+    def rearm(self, keys: Sequence[CooldownKey], now: datetime) -> None:
+        """Whoever wrote them: every entry of `keys` goes, as in the table."""
+        with self._lock:
+            for key in keys:
+                self.entries.pop(key, None)
+                self.rearmed.append(key)
 
     def stats(self, now: datetime) -> dict[str, int]:
         with self._lock:

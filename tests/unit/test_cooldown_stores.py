@@ -1,4 +1,5 @@
-"""Cooldown store behaviour that needs no DynamoDB: the disabled store and argument checks."""
+"""Cooldown store behaviour that needs no DynamoDB: the disabled store, the in-memory fake and
+argument checks."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from inventory.data.cooldowns import (
 from inventory.data.cooldowns.disabled import DisabledCooldownStore
 from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
 from inventory.rules.alert_types import CooldownKey, NotificationType
+from tests.support.claims import claim_and_confirm
+from tests.support.fakes import InMemoryCooldownStore
 
 NOW = datetime(2025, 10, 21, 12, 0, tzinfo=UTC)
 
@@ -48,6 +51,7 @@ def test_disabled_store_has_no_entries_to_count_or_clear() -> None:
     assert store.stats(NOW) == {}
     assert store.clear() == 0
     store.release([])
+    store.rearm([CooldownKey(NotificationType.PACKAGE_LOW_STOCK, uuid.uuid4())], NOW)
     store.ping()
 
 
@@ -64,12 +68,36 @@ def test_claims_need_a_timezone_aware_clock() -> None:
         _store().claim_many([key], datetime(2025, 10, 21, 12, 0))
 
 
-def test_nothing_to_claim_or_release_makes_no_call() -> None:
+def test_rearm_needs_a_timezone_aware_clock_before_any_call() -> None:
+    key = CooldownKey(NotificationType.PACKAGE_LOW_STOCK, uuid.uuid4())
+
+    with pytest.raises(ValueError, match="timezone-aware"):
+        _store().rearm([key], datetime(2025, 10, 21, 12, 0))
+
+
+def test_nothing_to_claim_release_or_rearm_makes_no_call() -> None:
     store = _store()
     key = CooldownKey(NotificationType.PACKAGE_LOW_STOCK, uuid.uuid4())
 
     assert store.claim_many([], NOW) == []
     store.release([Claim(key, ClaimOutcome.SUPPRESSED), Claim(key, ClaimOutcome.FAILED)])
+    store.rearm([], NOW)
+
+
+def test_the_in_memory_fake_rearms_leases_and_windows_whoever_wrote_them() -> None:
+    store = InMemoryCooldownStore()
+    confirmed = [CooldownKey(NotificationType.PACKAGE_LOW_STOCK, uuid.uuid4()) for _ in range(2)]
+    leased = [CooldownKey(NotificationType.PACKAGE_UNAVAILABLE, uuid.uuid4()) for _ in range(2)]
+    claim_and_confirm(store, confirmed, NOW)
+    store.claim_many(leased, NOW)
+    rearmed = [confirmed[0], leased[0], confirmed[0]]
+
+    store.rearm(rearmed, NOW)
+
+    assert set(store.entries) == {confirmed[1], leased[1]}
+    assert store.rearmed == rearmed
+    claims = store.claim_many([confirmed[0], leased[0], confirmed[1], leased[1]], NOW)
+    assert [c.outcome for c in claims] == [ClaimOutcome.CLAIMED] * 2 + [ClaimOutcome.SUPPRESSED] * 2
 
 
 def test_partition_key_names_type_and_reference() -> None:

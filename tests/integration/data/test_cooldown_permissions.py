@@ -40,6 +40,7 @@ def _monitor(store: DynamoCooldownStore) -> None:
     claims = store.claim_many(KEYS[:2], NOW)  # cold: conditional writes
     store.confirm([Confirmation(claims[0], since=NOW)], NOW)  # an update, then the digest
     store.claim_many(KEYS, NOW)  # warm: live keys are read first
+    store.rearm(KEYS[2:], NOW)  # an episode resolved: deletes, the bump, the digest rewritten
     store.release(claims)
 
 

@@ -9,9 +9,12 @@ PostgreSQL's to say (the insert's check, services/delivery.py). The monitor and
 the manual checks see only this module; an implementation lives in a module of its own
 (`dynamodb.py`, `disabled.py`) and only `get_cooldown_store` names it.
 
+When an episode resolves (SPEC §9), `rearm` deletes the entries of its keys, whoever wrote
+them, so that a new occurrence is claimed, and alerts, at once.
+
 Faults, for callers: `claim_many` never raises for a store fault (the claim comes back FAILED
-with the reason) and `release` never raises (it logs); `stats`, `clear` and `ping` raise
-DependencyUnavailableError. `now` must be timezone-aware (ValueError otherwise).
+with the reason) and `release` never raises (it logs); `rearm`, `stats`, `clear` and `ping`
+raise DependencyUnavailableError. `now` must be timezone-aware (ValueError otherwise).
 """
 
 from __future__ import annotations
@@ -75,6 +78,13 @@ class CooldownStore(Protocol):
         """Turn our leases into whole cooldown windows; never raises. A lease left unconfirmed
         (a fault here) ends on its own, and the insert's check keeps the next claim of that
         key from storing it again."""
+        ...
+
+    def rearm(self, keys: Sequence[CooldownKey], now: datetime) -> None:
+        """Delete the entries of these keys, whoever wrote them (their episodes are resolved),
+        so the next claim of each succeeds; the digest stays usable without them. Raises
+        DependencyUnavailableError when the deletes were not all confirmed (the caller calls
+        it again next run with the same keys: deleting twice is harmless)."""
         ...
 
     def stats(self, now: datetime) -> dict[str, int]:

@@ -25,6 +25,9 @@ class DisabledCooldownStore:
     def confirm(self, confirmations: Sequence[Confirmation], now: datetime) -> None:
         return None
 
+    def rearm(self, keys: Sequence[CooldownKey], now: datetime) -> None:
+        return None
+
     def stats(self, now: datetime) -> dict[str, int]:
         return {}
 

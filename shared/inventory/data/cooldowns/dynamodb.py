@@ -25,7 +25,9 @@ from inventory.data.cooldowns import (
 )
 from inventory.data.cooldowns.dynamodb_batches import (
     BATCH_GET_LIMIT,
+    BATCH_WRITE_LIMIT,
     get_all,
+    write_all,
 )
 from inventory.data.cooldowns.dynamodb_client import (
     MAX_WORKERS,
@@ -187,16 +189,18 @@ class DynamoCooldownStore:
                 "Cooldown digest not written", extra={"reason": describe_dynamodb_error(error)}
             )
 
-    def _invalidate_digest(self) -> None:
-        """After entries were deleted early: no digest written before now may be used."""
+    def _invalidate_digest(self) -> int | None:
+        """After entries were deleted early: no digest written before now may be used. The new
+        generation, or None when the bump failed."""
         try:
-            dynamodb_digest.bump_generation(self._dynamodb(), self.table_name, PARTITION_KEY)
+            return dynamodb_digest.bump_generation(self._dynamodb(), self.table_name, PARTITION_KEY)
         except dynamodb_errors() as error:
             # Until the bump lands, runs may trust a digest naming deleted entries, so this
             # is logged loudly: those alerts wait for their entries' expiry.
             logger.error(
                 "Cooldown digest not invalidated", extra={"reason": describe_dynamodb_error(error)}
             )
+            return None
 
     def _live_keys(
         self, client: DynamoDBClient, keys: Sequence[CooldownKey], floor_now: int
@@ -409,6 +413,90 @@ class DynamoCooldownStore:
                         "reason": describe_dynamodb_error(error),
                     },
                 )
+
+    def rearm(self, keys: Sequence[CooldownKey], now: datetime) -> None:
+        """Delete the entries of `keys`, whoever wrote them (their episodes are resolved), so
+        the next claim of each succeeds; the digest stays usable without them. Raises
+        DependencyUnavailableError when the deletes, or the generation bump after them, were
+        not all confirmed: the caller calls again with the same keys (deleting twice is
+        harmless).
+
+        Unconditional BatchWriteItem deletes, 25 keys a request, concurrently; then the bump,
+        whatever the deletes did (a partial delete must still invalidate every digest). Rather
+        than leave the next runs reading every entry until a digest is rebuilt, the digest read
+        *before* the deletes (generation g) is written again without `keys` and its expired
+        entries, under the new generation, but only when the bump answered exactly g + 1.
+
+        Why that digest is true. When read it was valid under g, so it reflects every early
+        deletion whose bump had landed by then. Any other deletion bumps after our read: before
+        our bump (ours then answers more than g + 1: nothing is written), between our bump and
+        our write (the write, conditional on g + 1, is refused) or after our write (its bump
+        invalidates it, as for any writer). Claims take only missing or expired entries and
+        confirms only turn a lease into its window, so neither makes a named (key, expires_at)
+        false meanwhile; what they wrote that the digest lacks is simply read from the entries.
+        Our own deletes were all answered before our bump (else we raise and write nothing), and
+        their keys are left out.
+        """
+        if not keys:
+            return
+        now_epoch = _epoch_seconds(now)
+        try:
+            client = self._dynamodb()
+        except dynamodb_errors() as error:
+            raise _table_unavailable(error) from error
+        # Read before our bump: its generation is the one the bump must move on from by one.
+        digest = self._read_digest(client)
+        try:
+            failed = self._delete_entries(client, keys)
+        finally:
+            # Even after a failed, partial or broken delete: no digest naming one may count.
+            generation = self._invalidate_digest()
+        if failed or generation is None:
+            reason = failed[0] if failed else "digest generation not bumped"
+            logger.warning(
+                "Cooldown rearm failed",
+                extra={"reason": reason, "failed_batches": len(failed), "keys": len(keys)},
+            )
+            raise DependencyUnavailableError("The cooldown table did not answer.")
+        if digest is None or not digest.entries or generation != digest.generation + 1:
+            return  # left invalid: the next run reads the entries (slower, never wrong)
+        gone = set(keys)
+        floor_now = math.floor(now_epoch)
+        rest = {
+            key: expires
+            for key, expires in digest.entries.items()
+            if expires > floor_now and key not in gone
+        }
+        # An empty digest would save no read: every key it does not name is read anyway.
+        if rest:
+            self._write_digest(client, generation, rest, now_epoch)
+
+    def _delete_entries(self, client: DynamoDBClient, keys: Sequence[CooldownKey]) -> list[str]:
+        """BatchWriteItem deletes of 25 keys each, concurrently; why each failed batch failed."""
+        # Unconditional: a fresh lease or window of another run may go too, which is safe, as
+        # PostgreSQL's committed rows (the insert's check), not entries, prevent a second send.
+        # Deduplicated: BatchWriteItem refuses a request that names one key twice.
+        partitions = list(dict.fromkeys(self.partition_key(key) for key in keys))
+        batches = [
+            [
+                {"DeleteRequest": {"Key": {PARTITION_KEY: {"S": partition}}}}
+                for partition in partitions[start : start + BATCH_WRITE_LIMIT]
+            ]
+            for start in range(0, len(partitions), BATCH_WRITE_LIMIT)
+        ]
+        workers = min(self._max_workers, len(batches))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
+            answers = list(pool.map(lambda batch: self._delete_batch(client, batch), batches))
+        return [reason for reason in answers if reason is not None]
+
+    def _delete_batch(self, client: DynamoDBClient, batch: Sequence[Any]) -> str | None:
+        """None when every delete of `batch` was confirmed, else why not."""
+        try:
+            if write_all(client, self.table_name, batch):
+                return None
+        except dynamodb_errors() as error:
+            return describe_dynamodb_error(error)
+        return "DynamoDB left deletes unprocessed"
 
     # -- reads and maintenance (dynamodb_scans.py) -------------------------------------------
 

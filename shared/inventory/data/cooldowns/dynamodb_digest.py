@@ -9,10 +9,13 @@ stay one item each with their TTL (SPEC §4); the digest only lets a run skip th
 
 Why it can be trusted: a live entry never changes before it expires (a claim succeeds only on a
 missing or expired entry), so a digest's (key, expires_at) stays true until expires_at, unless
-an entry is deleted early: by `clear` (an operator) or by `release` (an insert that failed).
-Both bump the header's `generation` *after* deleting, and a digest counts only when it was
-written under the current generation. A writer writes conditionally on the generation it read
-before its own reads, so a digest built from a view older than a deletion is refused.
+an entry is deleted early: by `clear` (an operator), by `release` (an insert that failed) or
+by `rearm` (an episode resolved). All three bump the header's `generation` *after* deleting,
+and a digest counts only when it was written under the current generation. A writer writes
+conditionally on the generation it read before its own reads, so a digest built from a view
+older than a deletion is refused. (`rearm` then writes the digest it read minus its keys under
+the generation its own bump made, when that bump was the only one since its read: see
+DynamoCooldownStore.rearm.)
 
 Items: the header `#digest` (generation, and which run's chunks form the digest) and the chunks
 `#digest#<run>#<n>`. Entry keys are `<type>#<uuid>`, so they never collide, and none of these
@@ -237,15 +240,18 @@ def write_digest(
     return True
 
 
-def bump_generation(client: DynamoDBClient, table: str, partition_key: str) -> None:
-    """Invalidate every digest written so far (call after deleting entries early)."""
-    client.update_item(
+def bump_generation(client: DynamoDBClient, table: str, partition_key: str) -> int:
+    """Invalidate every digest written so far (call after deleting entries early); returns
+    the new generation."""
+    answer = client.update_item(
         TableName=table,
         Key=_key(partition_key, HEADER_KEY),
         UpdateExpression="ADD #generation :one",
         ExpressionAttributeNames={"#generation": "generation"},
         ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnValues="UPDATED_NEW",
     )
+    return int(answer["Attributes"]["generation"]["N"])
 
 
 def _delete(client: DynamoDBClient, table: str, partition_key: str, keys: Sequence[str]) -> None:
