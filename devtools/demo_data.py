@@ -245,7 +245,7 @@ def load_demo(connection: psycopg.Connection[Any], *, now: datetime | None = Non
 
 # The demo's delivery (`make run`, on the first start): the gin that sold out arrives, which
 # ends the episodes of every alert it caused.
-DELIVERY = ("London dry gin", Decimal(5250))
+DELIVERY = ("London dry gin", Decimal(5250), "ml")
 
 
 def deliver(connection: psycopg.Connection[Any], name: str, quantity: Decimal) -> None:

@@ -155,8 +155,8 @@ def show_demo_delivery(runtime: LocalRuntime, out: IO[str]) -> None:
     the episodes the gin outage opened (alert_resolved notifications, cooldowns re-armed)."""
     from devtools.demo_data import DELIVERY
 
-    name, quantity = DELIVERY
-    _print(f"\nA delivery arrives: {quantity:,} of {name}. The monitor runs again:", out)
+    name, quantity, unit = DELIVERY
+    _print(f"\nA delivery arrives: {quantity:,} {unit} of {name}. The monitor runs again:", out)
     runtime.deliver(name, quantity)
     show_monitor_run(runtime, out)
 

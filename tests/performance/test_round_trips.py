@@ -3,7 +3,7 @@ at any size."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -126,3 +126,33 @@ def test_run_costs_the_same_round_trips_for_10_and_100_packages(
     # Each connection: BEGIN, its snapshot (export / import), its reads (one part of the
     # problem packages; the reader's also the usage), COMMIT; the episode sweep; the insert.
     assert statements(10) == statements(100) == 4 + 5 + 1 + 1
+
+
+def test_ending_10_or_100_episodes_costs_the_same_round_trips(
+    db: psycopg.Connection[Any], cooldown_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(monitor, "keep_usage_base", lambda *_: False)
+    monkeypatch.setenv("NOTIFICATION_REARM_MINUTES", "0")
+    from inventory.config import get_settings
+
+    get_settings.cache_clear()
+
+    def statements(count: int) -> int:
+        db.execute(
+            "TRUNCATE notification_episodes, notifications, order_items, package_items,"
+            " packages, products"
+        )
+        specs = [package(f"P{i}", [component(f"Item {i}", 1, 0)]) for i in range(count)]
+        insert_catalog(db, specs)
+        get_cooldown_store().clear()
+        assert run_monitor(NOW).summary.notifications_sent == count
+        db.execute("UPDATE products SET current_stock = 10")
+        connections = get_connection(), get_connection(SNAPSHOT_READER)
+        with counting_statements(*connections) as counter:
+            result = run_monitor(NOW + timedelta(minutes=10))
+        assert result.summary.episodes_resolved == count
+        assert result.summary.errors == []
+        return counter.count
+
+    # The reads' 4 + 5; the sweep, the resolution, the release mark; nothing to insert.
+    assert statements(10) == statements(100) == 4 + 5 + 3

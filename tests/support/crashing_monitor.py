@@ -81,11 +81,11 @@ def install(point: str) -> None:
         DynamoCooldownStore._add_to_digest = _before_call(DynamoCooldownStore._add_to_digest)  # type: ignore[method-assign]
     # Episodes (services/episodes.py): the resolution and the release of its cooldowns.
     elif name == "before-resolve":
-        notification_episodes.resolve = _before_call(notification_episodes.resolve)  # type: ignore[assignment]
+        notification_episodes.resolve = _before_call(notification_episodes.resolve)
     elif name == "during-resolve":
-        notification_episodes.resolve = _during_call(notification_episodes.resolve)  # type: ignore[assignment]
+        notification_episodes.resolve = _during_call(notification_episodes.resolve)
     elif name == "after-resolve":
-        notification_episodes.resolve = _after_call(1, notification_episodes.resolve)  # type: ignore[assignment]
+        notification_episodes.resolve = _after_call(1, notification_episodes.resolve)
     elif name == "after-rearm":  # the entries are deleted, the episodes not marked released
         DynamoCooldownStore.rearm = _after_call(1, DynamoCooldownStore.rearm)  # type: ignore[method-assign]
     elif name != "none":

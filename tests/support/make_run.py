@@ -163,9 +163,14 @@ class MakeRun:
 
     # -- what it serves and stores ----------------------------------------------------------
 
-    def notification_count(self) -> int:
+    def notification_count(self, type: str | None = None) -> int:
+        """Stored notifications (of one type)."""
         with psycopg.connect(self.runtime["database_url"]) as connection:
-            row = connection.execute("SELECT count(*) FROM notifications").fetchone()
+            row = connection.execute(
+                "SELECT count(*) FROM notifications"
+                " WHERE %(type)s::text IS NULL OR type = %(type)s",
+                {"type": type},
+            ).fetchone()
         assert row is not None
         return int(row[0])
 

@@ -72,7 +72,8 @@ _SWEEP = """
 """
 
 # `locked` takes the row locks in key order; the UPDATE re-checks each episode on its newest
-# version. Only what the UPDATE returned gets its rows closed and its notice stored.
+# version. Only what the UPDATE returned gets its rows closed and its notice stored; the
+# notice's created_at is the server's, as every notification's (the inbox's order).
 _RESOLVE = """
     WITH notices AS (
         SELECT *
@@ -104,9 +105,9 @@ _RESOLVE = """
     stored AS (
         INSERT INTO notifications
             (id, type, priority, title, message, reference_type, reference_id, data,
-             episode_id, created_at, resolved_at)
+             episode_id, resolved_at)
         SELECT d.notice_id, 'alert_resolved', 'low', d.title, d.message, r.reference_type,
-               r.reference_id, d.data::jsonb, r.id, %(now)s, %(now)s
+               r.reference_id, d.data::jsonb, r.id, %(now)s
         FROM resolved r JOIN notices d ON d.episode_id = r.id
         RETURNING id
     )
