@@ -171,15 +171,17 @@ def measure_monitor(
     }
 
 
-# A delivery restocks this share of the products: the episodes of what they limited clear.
-RESTOCKED_SHARE = 20
+# A delivery restocks one in this many of the products predicted to run out (by id, the first
+# always): their episodes, and those of the packages they limited, clear.
+RESTOCKED_SHARE = 4
 
 
 def measure_episodes(database_url: str, now: datetime) -> dict[str, Any]:
     """With the cooldown warm and every alert's episode open: how many are open; a delivery
-    restocks one product in RESTOCKED_SHARE; the run that first finds their episodes clear, the
-    run a rearm window later that resolves them (their alert_resolved stored, cooldowns
-    released), and the warm run after it (is the digest still whole?)."""
+    restocks some of the products predicted to run out (RESTOCKED_SHARE); the run that first
+    finds their episodes clear, the run a rearm window later that resolves them (their
+    alert_resolved stored, cooldowns released), and the warm run after it (is the digest still
+    whole?)."""
     import psycopg
 
     from inventory.config import get_settings
@@ -188,8 +190,11 @@ def measure_episodes(database_url: str, now: datetime) -> dict[str, Any]:
     with psycopg.connect(database_url, autocommit=True) as connection:
         opened = _open_episodes(connection)
         connection.execute(
-            "UPDATE products SET current_stock = current_stock + 100000"
-            " WHERE abs(hashtext(id::text)) %% %s = 0",
+            "WITH due AS (SELECT reference_id, row_number() OVER (ORDER BY reference_id) AS n"
+            "  FROM notification_episodes"
+            "  WHERE type = 'stockout_predicted' AND resolved_at IS NULL)"
+            " UPDATE products SET current_stock = current_stock + 100000"
+            " FROM due WHERE products.id = due.reference_id AND due.n %% %s = 1",
             (RESTOCKED_SHARE,),
         )
     start = now + timedelta(minutes=10)

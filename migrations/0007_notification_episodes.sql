@@ -51,17 +51,18 @@ ALTER TABLE notifications ADD COLUMN episode_id uuid REFERENCES notification_epi
 -- A resolution marks the open rows of its episode.
 CREATE INDEX idx_notifications_episode ON notifications (episode_id) WHERE resolved_at IS NULL;
 
--- Rows stored before episodes existed. The newest alert of each key from the last day (the
--- default cooldown window: its condition may well still hold) opens an episode with that day's
--- rows of its key, and the monitor resolves or continues it like any other. Older rows are
+-- Rows stored before episodes existed. Each key with an alert in the last day (the default
+-- cooldown window: its condition may well still hold) gets an episode of that day's rows of its
+-- key, opened by the first of them, and the monitor resolves or continues it like any other. Older rows are
 -- history: they are closed here, without a resolution notice, rather than announced as
 -- resolved months later.
 WITH recent AS (
+    -- Each key's first row of the day opens its episode (what the episode's end will name).
     SELECT DISTINCT ON (type, reference_id)
            id, type, reference_type, reference_id, coalesce(cooldown_from, created_at) AS opened
     FROM notifications
     WHERE resolved_at IS NULL AND created_at > now() - interval '1 day'
-    ORDER BY type, reference_id, created_at DESC, id DESC
+    ORDER BY type, reference_id, created_at, id
 ),
 opened AS (
     INSERT INTO notification_episodes

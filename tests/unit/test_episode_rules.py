@@ -60,15 +60,19 @@ def test_an_unavailable_package_continues_a_low_stock_episode() -> None:
     assert CooldownKey(NotificationType.PACKAGE_UNAVAILABLE, low.package_id) not in holding
 
 
-def test_a_product_used_lately_and_out_continues_its_predicted_stockout() -> None:
+def test_a_product_that_ran_out_continues_its_predicted_stockout() -> None:
     out = product("Limes", 0, 280)
-    unused = product("Saffron", 0, 0)
+    # Out for a month, so unsold for a month: the candidates bring it while its episode is open.
+    long_out = product("Saffron", -1, 0)
     inactive = product("Old rum", 0, 280, active=False)
 
-    evaluation = evaluate([], [out, unused, inactive], SETTINGS, NOW)
+    evaluation = evaluate([], [out, long_out, inactive], SETTINGS, NOW)
 
     assert evaluation.alerts == ()  # no prediction at zero stock
-    assert evaluation.holding == {CooldownKey(NotificationType.STOCKOUT_PREDICTED, out.product_id)}
+    assert evaluation.holding == {
+        CooldownKey(NotificationType.STOCKOUT_PREDICTED, out.product_id),
+        CooldownKey(NotificationType.STOCKOUT_PREDICTED, long_out.product_id),
+    }
 
 
 def test_a_healthy_catalogue_holds_nothing() -> None:

@@ -116,9 +116,16 @@ _RESOLVE = """
     FROM resolved r
 """
 
+# Locks in key order too: a resolution of other runs waits here, never in a cycle.
 _MARK_RELEASED = """
-    UPDATE notification_episodes SET cooldown_released_at = %(now)s
-    WHERE id = ANY(%(episode_id)s::uuid[]) AND cooldown_released_at IS NULL
+    WITH locked AS (
+        SELECT id FROM notification_episodes
+        WHERE id = ANY(%(episode_id)s::uuid[]) AND cooldown_released_at IS NULL
+        ORDER BY type, reference_id
+        FOR UPDATE
+    )
+    UPDATE notification_episodes e SET cooldown_released_at = %(now)s
+    FROM locked WHERE e.id = locked.id AND e.cooldown_released_at IS NULL
 """
 
 

@@ -109,8 +109,9 @@ WITH counting AS (
 
 # Days until stockout = stock x lookback / usage < prediction days, multiplied out so that
 # numeric decides it exactly (usage > 0). rules.alerts re-checks every row it gets. Products
-# used lately and already out (stock <= 0) come too: no prediction for them, but a predicted
-# stockout's episode goes on while they stay out (rules/episodes.py).
+# already out (stock <= 0) come too when used lately or when their predicted stockout's episode
+# is open (its sales stopped with the stock): no prediction for them, but that episode goes on
+# while they stay out (rules/episodes.py). One index probe per product out of stock.
 _CANDIDATES_SQL: LiteralString = (
     USAGE_CTES
     + """
@@ -121,8 +122,12 @@ LEFT JOIN (
     SELECT p.id, p.name, p.unit, p.current_stock, p.is_active, coalesce(u.usage, 0) AS usage
     FROM products p
     LEFT JOIN used u ON u.product_id = p.id
-    WHERE p.is_active AND u.usage > 0
-      AND p.current_stock * %(lookback_days)s < %(prediction_days)s * u.usage
+    WHERE p.is_active AND (
+        (u.usage > 0 AND p.current_stock * %(lookback_days)s < %(prediction_days)s * u.usage)
+        OR (p.current_stock <= 0 AND EXISTS (
+            SELECT FROM notification_episodes e
+            WHERE e.type = 'stockout_predicted' AND e.reference_id = p.id
+              AND e.resolved_at IS NULL)))
 ) AS f ON true
 ORDER BY f.name COLLATE "C", f.id
 """

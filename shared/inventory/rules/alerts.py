@@ -173,11 +173,8 @@ def evaluate(
     bottlenecks = bottleneck_alerts(snapshot, by_id, settings)
     stockouts = stockout_alerts(products, settings, now)
     alerts = (*packages, *bottlenecks, *stockouts)
-    ran_out = (
-        p.product_id
-        for p in products
-        if p.is_active and p.current_stock <= 0 and p.usage is not None and p.usage > 0
-    )
+    # The candidates at zero stock: used lately, or with their predicted stockout still open.
+    ran_out = (p.product_id for p in products if p.is_active and p.current_stock <= 0)
     return Evaluation(
         alerts=alerts,
         bottlenecks_detected=len(bottlenecks),

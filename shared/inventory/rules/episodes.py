@@ -37,7 +37,7 @@ def conditions_holding(
 ) -> frozenset[CooldownKey]:
     """Every (type, reference) whose condition holds now: each alert's, a low-stock condition
     for each unavailable package, and a predicted stockout for each product `products_out`
-    names (used lately, none left)."""
+    names (none left)."""
     holding = {alert.key for alert in alerts}
     holding.update(
         CooldownKey(_LOW, item.package_id) for item in packages if item.status is Status.UNAVAILABLE

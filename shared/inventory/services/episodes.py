@@ -6,12 +6,15 @@ Order, and why nothing is lost or done twice whatever dies when:
    finds those due and those resolved whose cooldown is still to release;
 2. one statement resolves the due ones and stores their alert_resolved notifications: both or
    neither, and of concurrent runs only one (the row lock decides);
-3. the cooldown entries of every resolved-but-unreleased episode are deleted (`rearm`), and
-4. the episodes are marked released. A run that dies before 4 leaves them unreleased: the next
-   sweep names them again and the deletes are repeated (harmless). Until then a new occurrence
-   of the condition is suppressed by the old entry, never swallowed: the resolution has
-   marked its rows out of the insert's cooldown check already, so a claim won after the
-   release stores it.
+3. the cooldown windows of every resolved-but-unreleased episode are deleted (`rearm`; a live
+   lease, a claim in progress, is never touched), and
+4. the episodes whose keys the store settled are marked released. A run that dies before 4
+   leaves them unreleased: the next sweep names them again and the deletes are repeated
+   (harmless: a window deleted twice, or a new episode's window, is re-created from its
+   committed row by the next claim's confirmation). Until then a new occurrence of the
+   condition is suppressed by the old entry, never swallowed: the resolution has marked its
+   rows out of the insert's cooldown check already, so a claim won after the release
+   stores it.
 A failure of any step is a line in the run's errors; the run goes on to deliver its alerts.
 """
 
@@ -59,16 +62,16 @@ def end_episodes(
     errors: list[str] = []
     resolved: list[Resolution] = []
     if found.due:
-        notices = [(e.episode_id, resolution_draft(e)) for e in found.due]
         # Drawn once, outside the work: a rerun after a lost answer stores nothing twice.
-        notice_ids = [uuid4() for _ in notices]
+        notice_ids = [uuid4() for _ in found.due]
         try:
+            notices = [(e.episode_id, resolution_draft(e)) for e in found.due]
             resolved = run_on_connection(
                 lambda c: episode_rows.resolve(
                     c, notices, now=now, rearm=rearm, notice_ids=notice_ids
                 )
             )
-        except (InventoryError, psycopg.Error) as error:
+        except Exception as error:  # noqa: BLE001 (a text or the database: the run goes on)
             errors.append(_failed("episode resolution failed", error))
     for resolution in resolved:
         logger.info(
@@ -90,23 +93,26 @@ def end_episodes(
 def _release(
     store: CooldownStore, episodes: list[EpisodeRef], now: datetime, errors: list[str]
 ) -> int:
+    """Rearm the episodes' keys; mark released those the store settled. How many."""
     if not episodes:
         return 0
-    try:
-        store.rearm([ref.key for ref in episodes], now)
-    except Exception as error:  # noqa: BLE001 (the next run releases them again)
+    settled = set(store.rearm([ref.key for ref in episodes], now))
+    done = [ref.episode_id for ref in episodes if ref.key in settled]
+    left = len(episodes) - len(done)
+    if left:
         errors.append(
-            _failed(f"cooldown release of {len(episodes)} resolved episodes failed", error)
-            + " (retried next run)"
+            f"cooldown release of {left} resolved episodes failed: the cooldown table did not "
+            "answer (retried next run)"
         )
-        return 0
-    ids = [ref.episode_id for ref in episodes]
-    try:
-        run_on_connection(lambda c: episode_rows.mark_released(c, ids, now=now))
-    except (InventoryError, psycopg.Error) as error:
-        # Released but not marked: the next run deletes the entries again, which is harmless.
-        logger.warning("Episode release not recorded", extra={"reason": describe_failure(error)})
-    return len(episodes)
+    if done:
+        try:
+            run_on_connection(lambda c: episode_rows.mark_released(c, done, now=now))
+        except (InventoryError, psycopg.Error) as error:
+            # Released, not marked: the next run deletes the windows again, which is harmless.
+            logger.warning(
+                "Episode release not recorded", extra={"reason": describe_failure(error)}
+            )
+    return len(done)
 
 
 def _failed(what: str, error: Exception) -> str:

@@ -1,10 +1,10 @@
 """The monitor job (SPEC §5): read what can raise an alert, decide, deliver, report.
 
 A run costs a constant number of round trips whatever the catalogue size: the reads of
-services/monitor_reads.py, the episode sweep (and, when episodes end, their resolution and
-release: services/episodes.py), one concurrent batch of cooldown claims and one batch insert
-(services/delivery.py). A run that finds the usage base missing or old rebuilds it afterwards
-(services/usage_upkeep.py).
+services/monitor_reads.py, one concurrent batch of cooldown claims and one batch insert
+(services/delivery.py), then the episode sweep (and, when episodes end, their resolution and
+release: services/episodes.py). A run that finds the usage base missing or old rebuilds it
+afterwards (services/usage_upkeep.py).
 
 Errors flow one way. `run` raises when it cannot evaluate at all (ConfigurationError, or
 EvaluationFailedError for a database that did not answer); a failed alert is an outcome, not an
@@ -34,7 +34,7 @@ from inventory.observability import logger, metrics
 from inventory.rules.alerts import RuleSettings, evaluate
 from inventory.services import delivery
 from inventory.services.delivery import Delivery
-from inventory.services.episodes import end_episodes
+from inventory.services.episodes import EpisodesOutcome, end_episodes
 from inventory.services.monitor_reads import load_alertable
 from inventory.services.usage_upkeep import keep_usage_base
 
@@ -92,8 +92,12 @@ def run(
             limiting_products=snapshot.problems.limiting_products,
         )
         cooldowns = store or get_cooldown_store()
-        ended = end_episodes(evaluation.holding, cooldowns, now, settings.rearm_window)
         outcomes = delivery.deliver(evaluation.alerts, cooldowns, now, deadline=deadline)
+        # After the alerts, which are more urgent; a run out of time leaves the episodes to
+        # the next one (their state is in the rows: nothing is lost by waiting a run).
+        ended = EpisodesOutcome()
+        if deadline is None or not deadline.expired():
+            ended = end_episodes(evaluation.holding, cooldowns, now, settings.rearm_window)
         keep_usage_base(snapshot.candidates.usage_base_built_at, now, deadline)
         result = MonitorResult(
             success=True,

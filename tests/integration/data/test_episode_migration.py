@@ -1,4 +1,4 @@
-"""Migration 0007 on a database that already holds notifications: the last day's newest alert
+"""Migration 0007 on a database that already holds notifications: the last day's first alert
 of each key opens an episode with that day's rows of its key; older rows are closed as history,
 without a resolution notice."""
 
@@ -75,7 +75,7 @@ def test_the_last_day_s_alerts_open_episodes_and_older_ones_are_closed(
     episodes = db.execute(
         "SELECT reference_id, first_notification_id, resolved_at FROM notification_episodes"
     ).fetchall()
-    assert episodes == [(recent, an_hour_ago, None)]
+    assert episodes == [(recent, this_morning, None)]
     state = {
         row[0]: (row[1], row[2])
         for row in db.execute(

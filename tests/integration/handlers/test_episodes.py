@@ -231,11 +231,15 @@ def test_a_predicted_stockout_that_happened_goes_on_until_the_product_is_restock
     db.execute("UPDATE products SET current_stock = 0 WHERE id = %s", (mint,))
     for minutes in (10, 40, 70):  # ran out as predicted: no prediction now, still out
         assert monitor_at(EVENING + timedelta(minutes=minutes))["episodes_resolved"] == 0
+    # A month later nothing was sold (there was none): no usage left, still out.
+    month = EVENING + timedelta(days=30)
+    for minutes in (0, 30, 60):
+        assert monitor_at(month + timedelta(minutes=minutes))["episodes_resolved"] == 0
     assert [r["type"] for r in rows(db)] == ["stockout_predicted"]
 
     db.execute("UPDATE products SET current_stock = 500 WHERE id = %s", (mint,))
-    monitor_at(EVENING + timedelta(minutes=80))
-    assert monitor_at(EVENING + timedelta(minutes=110))["episodes_resolved"] == 1
+    monitor_at(month + timedelta(minutes=80))
+    assert monitor_at(month + timedelta(minutes=110))["episodes_resolved"] == 1
     [notice] = rows(db, "alert_resolved")
     assert notice["title"] == "Mint is no longer expected to run out"
 
@@ -287,3 +291,23 @@ def test_the_next_run_releases_a_cooldown_that_a_failed_release_left(
     set_limes(bar, 0)
     assert monitor_at(EVENING + timedelta(minutes=60))["notifications_sent"] == 1
     assert len(rows(bar, "alert_resolved")) == 1
+
+
+def test_a_run_out_of_time_leaves_the_episodes_to_the_next_run(
+    bar: psycopg.Connection[Any],
+) -> None:
+    set_limes(bar, 0)
+    monitor_at(EVENING)
+    set_limes(bar, 15)
+    monitor_at(EVENING + timedelta(minutes=10))
+    # Four seconds left is inside the reserve: the run claims nothing and ends no episode.
+    hurried = FakeLambdaContext()
+    hurried.get_remaining_time_in_millis = lambda: 4_000  # type: ignore[method-assign]
+    with at(EVENING + timedelta(minutes=40)):
+        result = inventory_monitor.lambda_handler(
+            load_event("inventory_monitor_scheduled.json"), hurried
+        )
+    assert result["summary"]["episodes_resolved"] == 0
+    assert rows(bar, "alert_resolved") == []
+
+    assert monitor_at(EVENING + timedelta(minutes=50))["episodes_resolved"] == 1
