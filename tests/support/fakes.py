@@ -79,12 +79,16 @@ class InMemoryCooldownStore:
                     current.expires_at = confirmation.since + self.window
                     current.confirmed = True
 
-    def rearm(self, keys: Sequence[CooldownKey], now: datetime) -> None:
-        """Whoever wrote them: every entry of `keys` goes, as in the table."""
+    def rearm(self, keys: Sequence[CooldownKey], now: datetime) -> list[CooldownKey]:
+        """Whoever wrote them, the entries of `keys` go, as in the table, except live leases
+        (unconfirmed, not expired); every key is settled."""
         with self._lock:
             for key in keys:
-                self.entries.pop(key, None)
+                current = self.entries.get(key)
+                if current is not None and (current.confirmed or current.expires_at <= now):
+                    del self.entries[key]
                 self.rearmed.append(key)
+        return list(dict.fromkeys(keys))
 
     def stats(self, now: datetime) -> dict[str, int]:
         with self._lock:

@@ -12,6 +12,7 @@ from inventory.data.cooldowns import (
     Claim,
     ClaimOutcome,
     CooldownStore,
+    dynamodb,
 )
 from inventory.data.cooldowns.disabled import DisabledCooldownStore
 from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
@@ -51,7 +52,8 @@ def test_disabled_store_has_no_entries_to_count_or_clear() -> None:
     assert store.stats(NOW) == {}
     assert store.clear() == 0
     store.release([])
-    store.rearm([CooldownKey(NotificationType.PACKAGE_LOW_STOCK, uuid.uuid4())], NOW)
+    key = CooldownKey(NotificationType.PACKAGE_LOW_STOCK, uuid.uuid4())
+    assert store.rearm([key, key], NOW) == [key]
     store.ping()
 
 
@@ -81,23 +83,36 @@ def test_nothing_to_claim_release_or_rearm_makes_no_call() -> None:
 
     assert store.claim_many([], NOW) == []
     store.release([Claim(key, ClaimOutcome.SUPPRESSED), Claim(key, ClaimOutcome.FAILED)])
-    store.rearm([], NOW)
+    assert store.rearm([], NOW) == []
 
 
-def test_the_in_memory_fake_rearms_leases_and_windows_whoever_wrote_them() -> None:
+def test_rearm_without_a_client_settles_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unbuildable() -> object:
+        raise ValueError("Invalid endpoint: nowhere")
+
+    monkeypatch.setattr(dynamodb, "create_dynamodb_client", unbuildable)
+    store = DynamoCooldownStore("table", timedelta(hours=1))
+    key = CooldownKey(NotificationType.PACKAGE_LOW_STOCK, uuid.uuid4())
+
+    assert store.rearm([key], NOW) == []
+
+
+def test_the_in_memory_fake_rearms_windows_but_not_live_leases() -> None:
     store = InMemoryCooldownStore()
     confirmed = [CooldownKey(NotificationType.PACKAGE_LOW_STOCK, uuid.uuid4()) for _ in range(2)]
     leased = [CooldownKey(NotificationType.PACKAGE_UNAVAILABLE, uuid.uuid4()) for _ in range(2)]
     claim_and_confirm(store, confirmed, NOW)
     store.claim_many(leased, NOW)
-    rearmed = [confirmed[0], leased[0], confirmed[0]]
+    lapsed = CooldownKey(NotificationType.PACKAGE_UNAVAILABLE, uuid.uuid4())
+    store.claim_many([lapsed], NOW - store.lease)  # a lease that ended unconfirmed
+    rearmed = [confirmed[0], leased[0], lapsed, confirmed[0]]
 
-    store.rearm(rearmed, NOW)
+    assert store.rearm(rearmed, NOW) == [confirmed[0], leased[0], lapsed]
 
-    assert set(store.entries) == {confirmed[1], leased[1]}
+    assert set(store.entries) == {confirmed[1], *leased}
     assert store.rearmed == rearmed
-    claims = store.claim_many([confirmed[0], leased[0], confirmed[1], leased[1]], NOW)
-    assert [c.outcome for c in claims] == [ClaimOutcome.CLAIMED] * 2 + [ClaimOutcome.SUPPRESSED] * 2
+    claims = store.claim_many([confirmed[0], lapsed, leased[0], confirmed[1], leased[1]], NOW)
+    assert [c.outcome for c in claims] == [ClaimOutcome.CLAIMED] * 2 + [ClaimOutcome.SUPPRESSED] * 3
 
 
 def test_partition_key_names_type_and_reference() -> None:

@@ -1,9 +1,11 @@
 """`rearm` against moto's server over HTTP: an episode resolved, its cooldowns released.
 
-The entries of the given keys go, whoever wrote them, so the next claim of each succeeds. The
-digest stays valid without them (the next warm run still reads two items, not every entry),
-unless another deletion came between its read and rearm's bump: then it is left invalid,
-never wrong.
+The confirmed windows of the given keys go, whoever wrote them, so the next claim of each
+succeeds; a live lease stays (its run's notification is not committed: deleting it would let a
+second run claim and send too). `rearm` returns the keys settled and never raises: a delete
+left unanswered is left out, for the caller to retry. The digest stays valid without the keys
+(the next warm run still reads two items, not every entry), unless another deletion came
+between its read and rearm's bump: then it is left invalid, never wrong.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
+from botocore.exceptions import ClientError
 
 from inventory.data.cooldowns import (
     Claim,
@@ -26,9 +29,7 @@ from inventory.data.cooldowns import (
     get_cooldown_store,
 )
 from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
-from inventory.data.cooldowns.dynamodb_batches import ROUNDS
 from inventory.data.cooldowns.dynamodb_client import PARTITION_KEY
-from inventory.errors import DependencyUnavailableError
 from inventory.rules.alert_types import CooldownKey, NotificationType
 from tests.support import dynamo, services
 from tests.support.claims import claim_and_confirm
@@ -82,7 +83,7 @@ def outcomes(claims: list[Claim]) -> list[ClaimOutcome]:
     return [claim.outcome for claim in claims]
 
 
-def test_rearm_deletes_the_leases_and_windows_of_its_keys_and_nothing_else(
+def test_rearm_deletes_confirmed_windows_but_not_live_leases_and_settles_both(
     cooldown_table: str, moto_endpoint: str, client: Any
 ) -> None:
     confirmed, leased = keys(3), keys(3)
@@ -90,14 +91,49 @@ def test_rearm_deletes_the_leases_and_windows_of_its_keys_and_nothing_else(
     claim_and_confirm(store, confirmed, NOW)
     store.claim_many(leased, NOW)  # leases, not confirmed
     other, _ = counted_store(cooldown_table, moto_endpoint)
-    [theirs] = other.claim_many(keys(1), NOW)  # another run's lease: another token
-    rearmed = [confirmed[0], leased[0], theirs.key]
+    [theirs] = other.claim_many(keys(1), NOW)  # another run's lease, its insert in flight
+    absent = keys(1)[0]  # no entry at all: settled too
+    rearmed = [confirmed[0], leased[0], theirs.key, absent]
 
-    store.rearm(rearmed, NOW + timedelta(minutes=1))
+    settled = store.rearm(rearmed, NOW + timedelta(minutes=1))
 
-    assert entries(client, cooldown_table) == {partition(k) for k in confirmed[1:] + leased[1:]}
+    assert settled == rearmed
+    assert entries(client, cooldown_table) == {
+        partition(k) for k in [*confirmed[1:], *leased, theirs.key]
+    }
     claims = store.claim_many([*rearmed, *confirmed[1:], *leased[1:]], NOW + timedelta(minutes=2))
-    assert outcomes(claims) == [ClaimOutcome.CLAIMED] * 3 + [ClaimOutcome.SUPPRESSED] * 4
+    # The live leases still hold their keys: only the run that holds one may send.
+    assert outcomes(claims) == [
+        ClaimOutcome.CLAIMED,
+        ClaimOutcome.SUPPRESSED,
+        ClaimOutcome.SUPPRESSED,
+        ClaimOutcome.CLAIMED,
+        *[ClaimOutcome.SUPPRESSED] * 4,
+    ]
+
+
+def test_an_expired_lease_and_an_entry_without_phase_are_deleted(
+    cooldown_table: str, moto_endpoint: str, client: Any
+) -> None:
+    store, _ = counted_store(cooldown_table, moto_endpoint)
+    [lapsed] = store.claim_many(keys(1), NOW)  # its run died before confirming
+    old = keys(1)[0]  # written before leases existed: no phase, a confirmed window
+    client.put_item(
+        TableName=cooldown_table,
+        Item={
+            PARTITION_KEY: {"S": partition(old)},
+            "type": {"S": old.type.value},
+            "reference_id": {"S": str(old.reference_id)},
+            "token": {"S": "old"},
+            "expires_at": {"N": str(int((NOW + WINDOW).timestamp()))},
+        },
+    )
+    later = NOW + LEASE + timedelta(minutes=1)
+
+    assert store.rearm([lapsed.key, old], later) == [lapsed.key, old]
+
+    assert entries(client, cooldown_table) == set()
+    assert outcomes(store.claim_many([lapsed.key, old], later)) == [ClaimOutcome.CLAIMED] * 2
 
 
 def test_after_rearm_the_digest_is_still_valid_and_does_not_name_the_rearmed_keys(
@@ -111,14 +147,20 @@ def test_after_rearm_the_digest_is_still_valid_and_does_not_name_the_rearmed_key
     gone, kept = held[:10], held[10:]
     rearming, rearm_calls = counted_store(cooldown_table, moto_endpoint)
 
-    rearming.rearm(gone, NOW + timedelta(minutes=10))
+    assert rearming.rearm(gone, NOW + timedelta(minutes=10)) == gone
 
     after = digest(client, cooldown_table)
     assert after.generation == before.generation + 1
     assert dict(after.entries) == {key: before.entries[key] for key in kept}
     # The digest's two reads, the deletes, the bump, the digest written (chunks, header, the
     # old chunks deleted).
-    assert rearm_calls == {"GetItem": 1, "BatchGetItem": 1, "BatchWriteItem": 3, "UpdateItem": 2}
+    assert rearm_calls == {
+        "GetItem": 1,
+        "BatchGetItem": 1,
+        "DeleteItem": len(gone),
+        "UpdateItem": 2,
+        "BatchWriteItem": 2,
+    }
     warm, calls = counted_store(cooldown_table, moto_endpoint)
     claims = warm.claim_many(kept, NOW + timedelta(minutes=20))
     assert outcomes(claims) == [ClaimOutcome.SUPPRESSED] * len(kept)
@@ -153,8 +195,9 @@ def test_rearming_twice_is_harmless_and_keeps_the_digest_valid(
     store, _ = counted_store(cooldown_table, moto_endpoint)
     claim_and_confirm(store, held, NOW)
 
-    store.rearm(held[:2], NOW)
-    store.rearm(held[:2], NOW)  # the caller's retry after an unconfirmed answer
+    assert store.rearm(held[:2], NOW) == held[:2]
+    # The caller's retry after an unconfirmed answer: absent entries are settled.
+    assert store.rearm(held[:2], NOW) == held[:2]
 
     assert set(digest(client, cooldown_table).entries) == set(held[2:])
     assert entries(client, cooldown_table) == {partition(k) for k in held[2:]}
@@ -194,10 +237,10 @@ class _Interleaved:
                 self.ran = True
                 self._step()
 
-    def batch_write_item(self, **kwargs: Any) -> Any:
+    def delete_item(self, **kwargs: Any) -> Any:
         if not self._after_bump:
             self._once()
-        return self._client.batch_write_item(**kwargs)
+        return self._client.delete_item(**kwargs)
 
     def update_item(self, **kwargs: Any) -> Any:
         answer = self._client.update_item(**kwargs)
@@ -238,7 +281,7 @@ def test_another_deletion_during_rearm_leaves_the_digest_invalid_not_wrong(
 
     rearming, _ = counted_store(cooldown_table, moto_endpoint, wrap=wrap)
 
-    rearming.rearm(held[:2], NOW + timedelta(minutes=1))
+    assert rearming.rearm(held[:2], NOW + timedelta(minutes=1)) == held[:2]
 
     assert interleaved[0].ran
     assert digest(client, cooldown_table).entries == {}
@@ -246,48 +289,105 @@ def test_another_deletion_during_rearm_leaves_the_digest_invalid_not_wrong(
     assert outcomes(claims) == [ClaimOutcome.CLAIMED] * 3 + [ClaimOutcome.SUPPRESSED] * 3
 
 
-class _Throttled:
-    """Delegates to a real client, but each batch_write_item processes only its first request
-    and hands the rest back unprocessed, as a throttled table does."""
+def _client_error(code: str, status: int, operation: str) -> ClientError:
+    response: Any = {
+        "Error": {"Code": code, "Message": code},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return ClientError(response, operation)
 
-    def __init__(self, client: Any) -> None:
+
+class _FailingDeletes:
+    """Delegates to a real client, but DeleteItem of the `refused` partitions is throttled
+    (not done) and that of the `lost` ones is done but its answer lost (a 500)."""
+
+    def __init__(self, client: Any, refused: set[str], lost: set[str]) -> None:
         self._client = client
+        self._refused = refused
+        self._lost = lost
 
-    def batch_write_item(self, RequestItems: dict[str, list[Any]], **kwargs: Any) -> Any:
-        [(table, requests)] = RequestItems.items()
-        answer = self._client.batch_write_item(RequestItems={table: requests[:1]}, **kwargs)
-        return {**answer, "UnprocessedItems": {table: requests[1:]} if requests[1:] else {}}
+    def delete_item(self, **kwargs: Any) -> Any:
+        partition_key = kwargs["Key"][PARTITION_KEY]["S"]
+        if partition_key in self._refused:
+            raise _client_error("ProvisionedThroughputExceededException", 400, "DeleteItem")
+        answer = self._client.delete_item(**kwargs)
+        if partition_key in self._lost:
+            raise _client_error("InternalServerError", 500, "DeleteItem")
+        return answer
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
 
 
-def test_deletes_left_unprocessed_raise_after_invalidating_the_digest(
+def test_unanswered_deletes_are_left_out_and_the_digest_names_none_of_the_keys(
     cooldown_table: str, moto_endpoint: str, client: Any
 ) -> None:
     held = keys(12)
     store, _ = counted_store(cooldown_table, moto_endpoint)
     claim_and_confirm(store, held, NOW)
     generation = digest(client, cooldown_table).generation
-    throttled, _ = counted_store(cooldown_table, moto_endpoint, wrap=_Throttled)
+    rearmed, kept = held[:10], held[10:]
+    refused, lost = rearmed[1:3], rearmed[5:6]
 
-    with pytest.raises(DependencyUnavailableError, match="did not answer"):
-        throttled.rearm(held[:10], NOW)
+    def wrap(real: Any) -> _FailingDeletes:
+        return _FailingDeletes(real, {partition(k) for k in refused}, {partition(k) for k in lost})
 
-    # ROUNDS sends of one delete each landed; the other entries stay, and the digest counts
-    # for none of them any more.
-    assert len(entries(client, cooldown_table)) == len(held) - ROUNDS
+    failing, _ = counted_store(cooldown_table, moto_endpoint, wrap=wrap)
+
+    settled = failing.rearm(rearmed, NOW)
+
+    assert settled == [k for k in rearmed if k not in refused and k not in lost]
+    # The lost delete landed; the refused ones did not.
+    assert entries(client, cooldown_table) == {partition(k) for k in [*refused, *kept]}
+    # Rewritten under the bump, without any requested key: a lost delete may land late.
     after = digest(client, cooldown_table)
     assert after.generation == generation + 1
-    assert after.entries == {}
-    store.rearm(held[:10], NOW)  # the caller's retry next run
-    assert entries(client, cooldown_table) == {partition(k) for k in held[10:]}
+    assert set(after.entries) == set(kept)
+    warm, calls = counted_store(cooldown_table, moto_endpoint)
+    assert outcomes(warm.claim_many(kept, NOW)) == [ClaimOutcome.SUPPRESSED] * len(kept)
+    assert calls == {"GetItem": 1, "BatchGetItem": 1}
+    # The caller's retry next run settles the rest.
+    assert store.rearm([*refused, *lost], NOW) == [*refused, *lost]
+    assert entries(client, cooldown_table) == {partition(k) for k in kept}
+
+
+class _NoBump:
+    """Delegates to a real client, but the digest's generation bump (an ADD) is refused."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def update_item(self, **kwargs: Any) -> Any:
+        if kwargs.get("UpdateExpression", "").startswith("ADD"):
+            raise _client_error("ProvisionedThroughputExceededException", 400, "UpdateItem")
+        return self._client.update_item(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_without_the_bump_nothing_is_settled(
+    cooldown_table: str, moto_endpoint: str, client: Any
+) -> None:
+    held = keys(4)
+    store, _ = counted_store(cooldown_table, moto_endpoint)
+    claim_and_confirm(store, held, NOW)
+    before = digest(client, cooldown_table)
+    unbumped, _ = counted_store(cooldown_table, moto_endpoint, wrap=_NoBump)
+
+    # The deletes landed, but the digest still names them: the caller must retry (and bump).
+    assert unbumped.rearm(held[:2], NOW) == []
+
+    assert entries(client, cooldown_table) == {partition(k) for k in held[2:]}
+    assert digest(client, cooldown_table) == before
+    assert store.rearm(held[:2], NOW) == held[:2]
+    assert set(digest(client, cooldown_table).entries) == set(held[2:])
 
 
 def test_nothing_to_rearm_sends_no_request(cooldown_table: str, moto_endpoint: str) -> None:
     store, calls = counted_store(cooldown_table, moto_endpoint)
 
-    store.rearm([], NOW)
+    assert store.rearm([], NOW) == []
 
     assert calls == {}
 
@@ -300,15 +400,17 @@ def test_duplicate_keys_and_more_than_one_batch_are_all_deleted(
     claim_and_confirm(store, held, NOW)
     rearming, calls = counted_store(cooldown_table, moto_endpoint)
 
-    rearming.rearm([*held, *held[:10], held[-1]], NOW)
+    settled = rearming.rearm([*held, *held[:10], held[-1]], NOW)
 
+    assert settled == held  # each once, in the order given
     assert entries(client, cooldown_table) == set()
-    # 60 distinct keys: three batches of at most 25; nothing left for a digest to name.
-    assert calls["BatchWriteItem"] == 3
+    # 60 distinct keys: one delete each; nothing left for a digest to name.
+    assert calls["DeleteItem"] == 60
+    assert "BatchWriteItem" not in calls
     assert outcomes(store.claim_many(held, NOW)) == [ClaimOutcome.CLAIMED] * 60
 
 
-def test_rearm_against_an_unreachable_endpoint_raises_quickly(
+def test_rearm_against_an_unreachable_endpoint_settles_nothing_quickly(
     cooldown_table: str, service_env: pytest.MonkeyPatch
 ) -> None:
     service_env.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{services.free_port()}")
@@ -316,9 +418,10 @@ def test_rearm_against_an_unreachable_endpoint_raises_quickly(
     store = get_cooldown_store()  # the production client: its timeouts and retries
 
     started = time.monotonic()
-    with pytest.raises(DependencyUnavailableError, match="did not answer"):
-        store.rearm(keys(30), NOW)
+    settled = store.rearm(keys(30), NOW)
     elapsed = time.monotonic() - started
+
+    assert settled == []
 
     # Connection refused is immediate; the bound is the short timeouts with one retry.
     assert elapsed < 8

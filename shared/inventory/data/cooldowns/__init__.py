@@ -9,12 +9,13 @@ PostgreSQL's to say (the insert's check, services/delivery.py). The monitor and
 the manual checks see only this module; an implementation lives in a module of its own
 (`dynamodb.py`, `disabled.py`) and only `get_cooldown_store` names it.
 
-When an episode resolves (SPEC §9), `rearm` deletes the entries of its keys, whoever wrote
-them, so that a new occurrence is claimed, and alerts, at once.
+When an episode resolves (SPEC §9), `rearm` deletes the confirmed windows of its keys, whoever
+wrote them, so that a new occurrence is claimed, and alerts, at once; never a live lease.
 
 Faults, for callers: `claim_many` never raises for a store fault (the claim comes back FAILED
-with the reason) and `release` never raises (it logs); `rearm`, `stats`, `clear` and `ping`
-raise DependencyUnavailableError. `now` must be timezone-aware (ValueError otherwise).
+with the reason), `release` never raises (it logs) and `rearm` never raises (it returns the
+keys it settled); `stats`, `clear` and `ping` raise DependencyUnavailableError. `now` must be
+timezone-aware (ValueError otherwise).
 """
 
 from __future__ import annotations
@@ -80,11 +81,14 @@ class CooldownStore(Protocol):
         key from storing it again."""
         ...
 
-    def rearm(self, keys: Sequence[CooldownKey], now: datetime) -> None:
-        """Delete the entries of these keys, whoever wrote them (their episodes are resolved),
-        so the next claim of each succeeds; the digest stays usable without them. Raises
-        DependencyUnavailableError when the deletes were not all confirmed (the caller calls
-        it again next run with the same keys: deleting twice is harmless)."""
+    def rearm(self, keys: Sequence[CooldownKey], now: datetime) -> list[CooldownKey]:
+        """Delete the confirmed cooldown windows of `keys` (their episodes are resolved) so the
+        next claim of each succeeds; never a live lease (a claim in progress decides that key
+        itself: its notification is not committed, so nothing else would stop a second send).
+        Returns the keys settled, each once in input order: deleted, already absent, or held
+        by a live lease; a key whose delete was not answered is left out (the caller retries
+        it next run: deleting twice is harmless). Never raises for a store fault. The digest
+        stays usable without them."""
         ...
 
     def stats(self, now: datetime) -> dict[str, int]:

@@ -25,8 +25,8 @@ class DisabledCooldownStore:
     def confirm(self, confirmations: Sequence[Confirmation], now: datetime) -> None:
         return None
 
-    def rearm(self, keys: Sequence[CooldownKey], now: datetime) -> None:
-        return None
+    def rearm(self, keys: Sequence[CooldownKey], now: datetime) -> list[CooldownKey]:
+        return list(dict.fromkeys(keys))
 
     def stats(self, now: datetime) -> dict[str, int]:
         return {}

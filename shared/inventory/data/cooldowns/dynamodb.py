@@ -23,12 +23,7 @@ from inventory.data.cooldowns import (
     dynamodb_digest,
     dynamodb_scans,
 )
-from inventory.data.cooldowns.dynamodb_batches import (
-    BATCH_GET_LIMIT,
-    BATCH_WRITE_LIMIT,
-    get_all,
-    write_all,
-)
+from inventory.data.cooldowns.dynamodb_batches import BATCH_GET_LIMIT, get_all
 from inventory.data.cooldowns.dynamodb_client import (
     MAX_WORKERS,
     PARTITION_KEY,
@@ -414,18 +409,23 @@ class DynamoCooldownStore:
                     },
                 )
 
-    def rearm(self, keys: Sequence[CooldownKey], now: datetime) -> None:
-        """Delete the entries of `keys`, whoever wrote them (their episodes are resolved), so
-        the next claim of each succeeds; the digest stays usable without them. Raises
-        DependencyUnavailableError when the deletes, or the generation bump after them, were
-        not all confirmed: the caller calls again with the same keys (deleting twice is
-        harmless).
+    def rearm(self, keys: Sequence[CooldownKey], now: datetime) -> list[CooldownKey]:
+        """Delete the confirmed cooldown windows of `keys` (their episodes are resolved) so the
+        next claim of each succeeds; never a live lease (a claim in progress decides that key
+        itself). Returns the keys settled: deleted, already absent, or held by a live lease; a
+        key whose delete was not answered is left out (the caller retries it next run). Never
+        raises for a store fault.
 
-        Unconditional BatchWriteItem deletes, 25 keys a request, concurrently; then the bump,
-        whatever the deletes did (a partial delete must still invalidate every digest). Rather
-        than leave the next runs reading every entry until a digest is rebuilt, the digest read
-        *before* the deletes (generation g) is written again without `keys` and its expired
-        entries, under the new generation, but only when the bump answered exactly g + 1.
+        One conditional DeleteItem per key, concurrently, each refused while the entry is a
+        live lease: that run's notification is not committed yet, so no PostgreSQL row stops a
+        second run that claimed after a delete from storing its alert too. A confirmed window
+        (or an entry without phase, written before leases) may go: its committed row keeps an
+        insert from storing its alert again. Then the bump, whatever the deletes did (a delete
+        may land unanswered: no digest naming it may count). Rather than leave the next runs
+        reading every entry until a digest is rebuilt, the digest read *before* the deletes
+        (generation g) is written again without `keys` and its expired entries, under the new
+        generation, but only when the bump answered exactly g + 1. When the bump fails nothing
+        is settled: a digest may still name deleted entries, and the caller's retry bumps again.
 
         Why that digest is true. When read it was valid under g, so it reflects every early
         deletion whose bump had landed by then. Any other deletion bumps after our read: before
@@ -434,34 +434,44 @@ class DynamoCooldownStore:
         invalidates it, as for any writer). Claims take only missing or expired entries and
         confirms only turn a lease into its window, so neither makes a named (key, expires_at)
         false meanwhile; what they wrote that the digest lacks is simply read from the entries.
-        Our own deletes were all answered before our bump (else we raise and write nothing), and
-        their keys are left out.
+        Every requested key is left out, settled or not: an unanswered delete may land even
+        after our write.
         """
-        if not keys:
-            return
         now_epoch = _epoch_seconds(now)
+        floor_now = math.floor(now_epoch)
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return []
         try:
             client = self._dynamodb()
         except dynamodb_errors() as error:
-            raise _table_unavailable(error) from error
+            logger.warning(
+                "Cooldown rearm failed", extra={"reason": describe_dynamodb_error(error)}
+            )
+            return []
         # Read before our bump: its generation is the one the bump must move on from by one.
         digest = self._read_digest(client)
+        done = None
         try:
-            failed = self._delete_entries(client, keys)
-        finally:
-            # Even after a failed, partial or broken delete: no digest naming one may count.
-            generation = self._invalidate_digest()
-        if failed or generation is None:
-            reason = failed[0] if failed else "digest generation not bumped"
-            logger.warning(
+            done = self._for_each(
+                unique,
+                lambda c, key: self._rearm_entry(c, key, floor_now),
                 "Cooldown rearm failed",
-                extra={"reason": reason, "failed_batches": len(failed), "keys": len(keys)},
             )
-            raise DependencyUnavailableError("The cooldown table did not answer.")
+        finally:
+            # Even after failed or broken deletes: no digest naming a deleted entry may count.
+            generation = self._invalidate_digest()
+        if done is None or generation is None:
+            return []
+        settled = [key for key, ok in zip(unique, done[2], strict=True) if ok]
+        if len(settled) < len(unique):
+            logger.warning(
+                "Cooldown rearm incomplete",
+                extra={"unanswered": len(unique) - len(settled), "keys": len(unique)},
+            )
         if digest is None or not digest.entries or generation != digest.generation + 1:
-            return  # left invalid: the next run reads the entries (slower, never wrong)
-        gone = set(keys)
-        floor_now = math.floor(now_epoch)
+            return settled  # left invalid: the next run reads the entries (slower, never wrong)
+        gone = set(unique)
         rest = {
             key: expires
             for key, expires in digest.entries.items()
@@ -470,33 +480,37 @@ class DynamoCooldownStore:
         # An empty digest would save no read: every key it does not name is read anyway.
         if rest:
             self._write_digest(client, generation, rest, now_epoch)
+        return settled
 
-    def _delete_entries(self, client: DynamoDBClient, keys: Sequence[CooldownKey]) -> list[str]:
-        """BatchWriteItem deletes of 25 keys each, concurrently; why each failed batch failed."""
-        # Unconditional: a fresh lease or window of another run may go too, which is safe, as
-        # PostgreSQL's committed rows (the insert's check), not entries, prevent a second send.
-        # Deduplicated: BatchWriteItem refuses a request that names one key twice.
-        partitions = list(dict.fromkeys(self.partition_key(key) for key in keys))
-        batches = [
-            [
-                {"DeleteRequest": {"Key": {PARTITION_KEY: {"S": partition}}}}
-                for partition in partitions[start : start + BATCH_WRITE_LIMIT]
-            ]
-            for start in range(0, len(partitions), BATCH_WRITE_LIMIT)
-        ]
-        workers = min(self._max_workers, len(batches))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cooldown") as pool:
-            answers = list(pool.map(lambda batch: self._delete_batch(client, batch), batches))
-        return [reason for reason in answers if reason is not None]
-
-    def _delete_batch(self, client: DynamoDBClient, batch: Sequence[Any]) -> str | None:
-        """None when every delete of `batch` was confirmed, else why not."""
+    def _rearm_entry(self, client: DynamoDBClient, key: CooldownKey, floor_now: int) -> bool:
+        """Whether `key` is settled: its entry deleted or absent, or a live lease left alone."""
         try:
-            if write_all(client, self.table_name, batch):
-                return None
+            client.delete_item(
+                TableName=self.table_name,
+                Key={PARTITION_KEY: {"S": self.partition_key(key)}},
+                # A missing item passes too (it has no phase); an expired lease may go.
+                ConditionExpression=(
+                    "attribute_not_exists(#phase) OR #phase <> :lease OR #expires_at <= :now"
+                ),
+                ExpressionAttributeNames={"#phase": "phase", "#expires_at": TTL_ATTRIBUTE},
+                ExpressionAttributeValues={
+                    ":lease": {"S": LEASE},
+                    ":now": {"N": str(floor_now)},
+                },
+            )
         except dynamodb_errors() as error:
-            return describe_dynamodb_error(error)
-        return "DynamoDB left deletes unprocessed"
+            if is_conditional_check_failure(error):
+                return True  # a live lease: its run confirms or releases it, or it ends
+            logger.warning(
+                "Cooldown rearm failed",
+                extra={
+                    "type": key.type.value,
+                    "reference_id": str(key.reference_id),
+                    "reason": describe_dynamodb_error(error),
+                },
+            )
+            return False
+        return True
 
     # -- reads and maintenance (dynamodb_scans.py) -------------------------------------------
 
