@@ -171,14 +171,28 @@ def measure_monitor(
     }
 
 
-# A delivery restocks one in this many of the products predicted to run out (by id, the first
-# always): their episodes, and those of the packages they limited, clear.
+# A delivery restocks one in this many of the products the open episodes name (a product's
+# own, a package's bottleneck; by id, the first always), an inactive one back in the range:
+# many of those episodes clear.
 RESTOCKED_SHARE = 4
+_RESTOCK = """
+    WITH named AS (
+        SELECT DISTINCT CASE WHEN e.reference_type = 'product' THEN e.reference_id
+                             ELSE (n.data->'bottleneck'->>'product_id')::uuid END AS product_id
+        FROM notification_episodes e JOIN notifications n ON n.id = e.first_notification_id
+        WHERE e.resolved_at IS NULL
+    ), due AS (
+        SELECT product_id, row_number() OVER (ORDER BY product_id) AS n
+        FROM named WHERE product_id IS NOT NULL
+    )
+    UPDATE products SET current_stock = current_stock + 100000, is_active = true
+    FROM due WHERE products.id = due.product_id AND due.n %% %s = 1
+"""
 
 
 def measure_episodes(database_url: str, now: datetime) -> dict[str, Any]:
     """With the cooldown warm and every alert's episode open: how many are open; a delivery
-    restocks some of the products predicted to run out (RESTOCKED_SHARE); the run that first
+    restocks some of the products they name (RESTOCKED_SHARE); the run that first
     finds their episodes clear, the run a rearm window later that resolves them (their
     alert_resolved stored, cooldowns released), and the warm run after it (is the digest still
     whole?)."""
@@ -189,14 +203,7 @@ def measure_episodes(database_url: str, now: datetime) -> dict[str, Any]:
     rearm = get_settings().rearm_window
     with psycopg.connect(database_url, autocommit=True) as connection:
         opened = _open_episodes(connection)
-        connection.execute(
-            "WITH due AS (SELECT reference_id, row_number() OVER (ORDER BY reference_id) AS n"
-            "  FROM notification_episodes"
-            "  WHERE type = 'stockout_predicted' AND resolved_at IS NULL)"
-            " UPDATE products SET current_stock = current_stock + 100000"
-            " FROM due WHERE products.id = due.reference_id AND due.n %% %s = 1",
-            (RESTOCKED_SHARE,),
-        )
+        connection.execute(_RESTOCK, (RESTOCKED_SHARE,))
     start = now + timedelta(minutes=10)
     clearing = run_monitor_counted(start)
     resolving = run_monitor_counted(start + rearm)

@@ -92,6 +92,14 @@ def bench_services(template: Template) -> Iterator[BenchServices]:
             AWS_ACCESS_KEY_ID="local",
             AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 (moto accepts anything)
         )
+        # As deployed, not as `make run` (which ends episodes at once for its demo).
+        environment.update(
+            {
+                name: value
+                for name, value in template.local_environment(monitor, local.resources).items()
+                if name == "NOTIFICATION_REARM_MINUTES"
+            }
+        )
         yield BenchServices(url, endpoint, environment["COOLDOWN_TABLE_NAME"], environment)
     finally:
         moto.terminate()

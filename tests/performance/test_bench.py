@@ -111,8 +111,9 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     assert episodes["open_after"] == episodes["open_episodes"] - episodes["resolved"]
     # The sweep, the resolution, the release mark and the warm run's own 4 + 5.
     assert episodes["resolving_sql_statements"] == 4 + 5 + 3
-    # The digest outlived the release: the next warm run reads it alone again.
-    assert episodes["next_warm_dynamodb_requests"] == 2
+    # The digest outlived the release: the next warm run reads it alone again (or nothing, when
+    # the restock left no alert at all).
+    assert episodes["next_warm_dynamodb_requests"] == (2 if episodes["open_after"] else 0)
     assert result["bare_sql_with_usage"]["median_ms"] > 0
     assert result["availability_handler"]["first_status"] == 200
     after_a_change = result["availability_handler"]["after_a_change"]
