@@ -115,6 +115,13 @@ def _warm_runs_paired_with_bare_sql(
     return warm, bare
 
 
+def forget_notifications(database_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute("TRUNCATE notification_episodes, notifications")
+
+
 def measure_monitor(
     template: Template, services: BenchServices, repeat: int, now: datetime
 ) -> dict[str, Any]:
@@ -131,7 +138,9 @@ def measure_monitor(
     cold = run_monitor_counted(now)
     within_timeout: dict[str, Any] = {"timeout_s": timeout, "fits": True}
     if cold.duration_ms > (timeout - RESERVE_SECONDS) * 1000:
+        # Cold again in both stores: the committed rows, not only the entries, say what was sent.
         recreate_cooldown_table(template, services)
+        forget_notifications(services.database_url)
         first = run_monitor_counted(now, MonotonicDeadline.after(timeout - RESERVE_SECONDS))
         then = run_monitor_counted(now + timedelta(seconds=30))
         within_timeout = {
@@ -215,6 +224,7 @@ def measure_episodes(database_url: str, now: datetime) -> dict[str, Any]:
         "open_after": still_open,
         "clearing_run_ms": clearing.duration_ms,
         "resolving_run_ms": resolving.duration_ms,
+        "resolving_store_ms": resolving.store_ms,
         "resolved": resolving.summary.get("episodes_resolved"),
         "resolving_sql_statements": resolving.sql_statements,
         "resolving_dynamodb_requests": resolving.dynamodb_requests,

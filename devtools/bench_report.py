@@ -119,6 +119,10 @@ def render_table(results: Sequence[dict[str, Any]]) -> str:
             ),
         ),
         line(
+            "  of which in the cooldown store (ms)",
+            lambda r: r["monitor"]["episodes"]["resolving_store_ms"],
+        ),
+        line(
             "  its SQL / DynamoDB requests",
             lambda r: (
                 f"{r['monitor']['episodes']['resolving_sql_statements']} / "

@@ -79,7 +79,9 @@ class InMemoryCooldownStore:
                     current.expires_at = confirmation.since + self.window
                     current.confirmed = True
 
-    def rearm(self, keys: Sequence[CooldownKey], now: datetime) -> list[CooldownKey]:
+    def rearm(
+        self, keys: Sequence[CooldownKey], now: datetime, *, deadline: Deadline | None = None
+    ) -> list[CooldownKey]:
         """Whoever wrote them, the entries of `keys` go, as in the table, except live leases
         (unconfirmed, not expired); every key is settled."""
         with self._lock:

@@ -31,6 +31,7 @@ from inventory.data import notification_episodes as episode_rows
 from inventory.data.cooldowns import CooldownStore
 from inventory.data.db import run_on_connection
 from inventory.data.notification_episodes import EpisodeRef, Resolution, Sweep
+from inventory.deadline import Deadline
 from inventory.errors import InventoryError
 from inventory.failures import describe_failure
 from inventory.observability import logger
@@ -50,6 +51,8 @@ def end_episodes(
     store: CooldownStore,
     now: datetime,
     rearm: timedelta,
+    *,
+    deadline: Deadline | None = None,
 ) -> EpisodesOutcome:
     """Sweep, resolve what is due, release the cooldowns of what is resolved; never raises for
     a database or cooldown-store fault (it is in `errors`)."""
@@ -86,23 +89,28 @@ def end_episodes(
     # Earlier runs' unreleased episodes first; ours after them, each once.
     pending = {ref.episode_id: ref for ref in found.unreleased}
     pending.update({r.episode.episode_id: r.episode for r in resolved})
-    released = _release(store, list(pending.values()), now, errors)
+    released = _release(store, list(pending.values()), now, errors, deadline)
     return EpisodesOutcome(resolved=resolved, released=released, errors=errors)
 
 
 def _release(
-    store: CooldownStore, episodes: list[EpisodeRef], now: datetime, errors: list[str]
+    store: CooldownStore,
+    episodes: list[EpisodeRef],
+    now: datetime,
+    errors: list[str],
+    deadline: Deadline | None,
 ) -> int:
-    """Rearm the episodes' keys; mark released those the store settled. How many."""
+    """Rearm the episodes' keys (until `deadline`); mark released those the store settled.
+    How many."""
     if not episodes:
         return 0
-    settled = set(store.rearm([ref.key for ref in episodes], now))
+    settled = set(store.rearm([ref.key for ref in episodes], now, deadline=deadline))
     done = [ref.episode_id for ref in episodes if ref.key in settled]
     left = len(episodes) - len(done)
     if left:
         errors.append(
-            f"cooldown release of {left} resolved episodes failed: the cooldown table did not "
-            "answer (retried next run)"
+            f"cooldowns of {left} resolved episodes not released: the cooldown table did not "
+            "answer or the run ran out of time (retried next run)"
         )
     if done:
         try:

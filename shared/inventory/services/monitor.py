@@ -97,7 +97,9 @@ def run(
         # the next one (their state is in the rows: nothing is lost by waiting a run).
         ended = EpisodesOutcome()
         if deadline is None or not deadline.expired():
-            ended = end_episodes(evaluation.holding, cooldowns, now, settings.rearm_window)
+            ended = end_episodes(
+                evaluation.holding, cooldowns, now, settings.rearm_window, deadline=deadline
+            )
         keep_usage_base(snapshot.candidates.usage_base_built_at, now, deadline)
         result = MonitorResult(
             success=True,

@@ -425,3 +425,22 @@ def test_rearm_against_an_unreachable_endpoint_settles_nothing_quickly(
 
     # Connection refused is immediate; the bound is the short timeouts with one retry.
     assert elapsed < 8
+
+
+def test_a_rearm_out_of_time_deletes_nothing_more_and_settles_only_what_it_deleted(
+    cooldown_table: str, moto_endpoint: str, client: Any
+) -> None:
+    from tests.support.fakes import DeadlineAfter
+
+    held = keys(8)
+    store, calls = counted_store(cooldown_table, moto_endpoint)
+    claim_and_confirm(store, held, NOW)
+
+    settled = store.rearm(held, NOW, deadline=DeadlineAfter(0))
+
+    # Nothing was started: every key is left for the next run, every window still holds.
+    assert settled == []
+    assert calls["DeleteItem"] == 0
+    assert entries(client, cooldown_table) == {partition(k) for k in held}
+    assert store.rearm(held, NOW) == held  # the next run's time suffices
+    assert entries(client, cooldown_table) == set()

@@ -81,14 +81,16 @@ class CooldownStore(Protocol):
         key from storing it again."""
         ...
 
-    def rearm(self, keys: Sequence[CooldownKey], now: datetime) -> list[CooldownKey]:
+    def rearm(
+        self, keys: Sequence[CooldownKey], now: datetime, *, deadline: Deadline | None = None
+    ) -> list[CooldownKey]:
         """Delete the confirmed cooldown windows of `keys` (their episodes are resolved) so the
         next claim of each succeeds; never a live lease (a claim in progress decides that key
         itself: its notification is not committed, so nothing else would stop a second send).
         Returns the keys settled, each once in input order: deleted, already absent, or held
-        by a live lease; a key whose delete was not answered is left out (the caller retries
-        it next run: deleting twice is harmless). Never raises for a store fault. The digest
-        stays usable without them."""
+        by a live lease; a key whose delete was not answered, or not started by `deadline`,
+        is left out (the caller retries it next run: deleting twice is harmless). Never
+        raises for a store fault. The digest stays usable without them."""
         ...
 
     def stats(self, now: datetime) -> dict[str, int]:

@@ -25,7 +25,9 @@ class DisabledCooldownStore:
     def confirm(self, confirmations: Sequence[Confirmation], now: datetime) -> None:
         return None
 
-    def rearm(self, keys: Sequence[CooldownKey], now: datetime) -> list[CooldownKey]:
+    def rearm(
+        self, keys: Sequence[CooldownKey], now: datetime, *, deadline: Deadline | None = None
+    ) -> list[CooldownKey]:
         return list(dict.fromkeys(keys))
 
     def stats(self, now: datetime) -> dict[str, int]:

@@ -409,7 +409,9 @@ class DynamoCooldownStore:
                     },
                 )
 
-    def rearm(self, keys: Sequence[CooldownKey], now: datetime) -> list[CooldownKey]:
+    def rearm(
+        self, keys: Sequence[CooldownKey], now: datetime, *, deadline: Deadline | None = None
+    ) -> list[CooldownKey]:
         """Delete the confirmed cooldown windows of `keys` (their episodes are resolved) so the
         next claim of each succeeds; never a live lease (a claim in progress decides that key
         itself). Returns the keys settled: deleted, already absent, or held by a live lease; a
@@ -455,7 +457,7 @@ class DynamoCooldownStore:
         try:
             done = self._for_each(
                 unique,
-                lambda c, key: self._rearm_entry(c, key, floor_now),
+                lambda c, key: self._rearm_entry(c, key, floor_now, deadline),
                 "Cooldown rearm failed",
             )
         finally:
@@ -467,7 +469,7 @@ class DynamoCooldownStore:
         if len(settled) < len(unique):
             logger.warning(
                 "Cooldown rearm incomplete",
-                extra={"unanswered": len(unique) - len(settled), "keys": len(unique)},
+                extra={"left": len(unique) - len(settled), "keys": len(unique)},
             )
         if digest is None or not digest.entries or generation != digest.generation + 1:
             return settled  # left invalid: the next run reads the entries (slower, never wrong)
@@ -482,8 +484,13 @@ class DynamoCooldownStore:
             self._write_digest(client, generation, rest, now_epoch)
         return settled
 
-    def _rearm_entry(self, client: DynamoDBClient, key: CooldownKey, floor_now: int) -> bool:
-        """Whether `key` is settled: its entry deleted or absent, or a live lease left alone."""
+    def _rearm_entry(
+        self, client: DynamoDBClient, key: CooldownKey, floor_now: int, deadline: Deadline | None
+    ) -> bool:
+        """Whether `key` is settled: its entry deleted or absent, or a live lease left alone;
+        not when the run's time ran out before its delete started (the next run does it)."""
+        if deadline is not None and deadline.expired():
+            return False
         try:
             client.delete_item(
                 TableName=self.table_name,
