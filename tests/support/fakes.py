@@ -83,14 +83,17 @@ class InMemoryCooldownStore:
         self, keys: Sequence[CooldownKey], now: datetime, *, deadline: Deadline | None = None
     ) -> list[CooldownKey]:
         """Whoever wrote them, the entries of `keys` go, as in the table, except live leases
-        (unconfirmed, not expired); every key is settled."""
+        (unconfirmed, not expired), which are left alone and not settled."""
+        settled: list[CooldownKey] = []
         with self._lock:
-            for key in keys:
+            self.rearmed.extend(keys)
+            for key in dict.fromkeys(keys):
                 current = self.entries.get(key)
-                if current is not None and (current.confirmed or current.expires_at <= now):
-                    del self.entries[key]
-                self.rearmed.append(key)
-        return list(dict.fromkeys(keys))
+                if current is not None and not current.confirmed and current.expires_at > now:
+                    continue
+                self.entries.pop(key, None)
+                settled.append(key)
+        return settled
 
     def stats(self, now: datetime) -> dict[str, int]:
         with self._lock:

@@ -62,6 +62,10 @@ def end_episodes(
         )
     except (InventoryError, psycopg.Error) as error:
         return EpisodesOutcome(errors=[_failed("episode sweep failed", error)])
+    if deadline is not None and deadline.expired():
+        # The sweep's observations are kept (a condition back resets its clock); the
+        # resolution and the release wait for the next run.
+        return EpisodesOutcome()
     errors: list[str] = []
     resolved: list[Resolution] = []
     if found.due:
@@ -104,13 +108,18 @@ def _release(
     How many."""
     if not episodes:
         return 0
-    settled = set(store.rearm([ref.key for ref in episodes], now, deadline=deadline))
+    try:
+        settled = set(store.rearm([ref.key for ref in episodes], now, deadline=deadline))
+    except Exception as error:  # noqa: BLE001 (rearm's own faults never raise; a bug must not end the run)
+        logger.exception("Cooldown rearm raised", extra={"reason": describe_failure(error)})
+        settled = set()
     done = [ref.episode_id for ref in episodes if ref.key in settled]
     left = len(episodes) - len(done)
     if left:
         errors.append(
             f"cooldowns of {left} resolved episodes not released: the cooldown table did not "
-            "answer or the run ran out of time (retried next run)"
+            "answer, a claim of the key was in progress or the run ran out of time (retried "
+            "next run)"
         )
     if done:
         try:

@@ -34,7 +34,7 @@ from inventory.observability import logger, metrics
 from inventory.rules.alerts import RuleSettings, evaluate
 from inventory.services import delivery
 from inventory.services.delivery import Delivery
-from inventory.services.episodes import EpisodesOutcome, end_episodes
+from inventory.services.episodes import end_episodes
 from inventory.services.monitor_reads import load_alertable
 from inventory.services.usage_upkeep import keep_usage_base
 
@@ -93,13 +93,12 @@ def run(
         )
         cooldowns = store or get_cooldown_store()
         outcomes = delivery.deliver(evaluation.alerts, cooldowns, now, deadline=deadline)
-        # After the alerts, which are more urgent; a run out of time leaves the episodes to
-        # the next one (their state is in the rows: nothing is lost by waiting a run).
-        ended = EpisodesOutcome()
-        if deadline is None or not deadline.expired():
-            ended = end_episodes(
-                evaluation.holding, cooldowns, now, settings.rearm_window, deadline=deadline
-            )
+        # After the alerts, which are more urgent. A run out of time still sweeps (one
+        # statement: what it saw holding must reset the clock) and leaves the resolutions to
+        # the next run.
+        ended = end_episodes(
+            evaluation.holding, cooldowns, now, settings.rearm_window, deadline=deadline
+        )
         keep_usage_base(snapshot.candidates.usage_base_built_at, now, deadline)
         result = MonitorResult(
             success=True,

@@ -83,7 +83,7 @@ def outcomes(claims: list[Claim]) -> list[ClaimOutcome]:
     return [claim.outcome for claim in claims]
 
 
-def test_rearm_deletes_confirmed_windows_but_not_live_leases_and_settles_both(
+def test_rearm_deletes_confirmed_windows_and_leaves_live_leases_alone_unsettled(
     cooldown_table: str, moto_endpoint: str, client: Any
 ) -> None:
     confirmed, leased = keys(3), keys(3)
@@ -97,7 +97,9 @@ def test_rearm_deletes_confirmed_windows_but_not_live_leases_and_settles_both(
 
     settled = store.rearm(rearmed, NOW + timedelta(minutes=1))
 
-    assert settled == rearmed
+    # A lease may yet be confirmed as the resolved episode's window (its run's insert read the
+    # rows before the resolution committed): not settled, so the next run tries again.
+    assert settled == [confirmed[0], absent]
     assert entries(client, cooldown_table) == {
         partition(k) for k in [*confirmed[1:], *leased, theirs.key]
     }

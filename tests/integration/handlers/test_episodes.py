@@ -311,3 +311,25 @@ def test_a_run_out_of_time_leaves_the_episodes_to_the_next_run(
     assert rows(bar, "alert_resolved") == []
 
     assert monitor_at(EVENING + timedelta(minutes=50))["episodes_resolved"] == 1
+
+
+def test_a_run_out_of_time_still_sees_a_condition_come_back(
+    bar: psycopg.Connection[Any],
+) -> None:
+    set_limes(bar, 0)
+    monitor_at(EVENING)
+    set_limes(bar, 15)
+    monitor_at(EVENING + timedelta(minutes=10))  # clear since 18:10
+    set_limes(bar, 0)  # back at 18:20, seen by a run with no time left for anything else
+    hurried = FakeLambdaContext()
+    hurried.get_remaining_time_in_millis = lambda: 4_000  # type: ignore[method-assign]
+    with at(EVENING + timedelta(minutes=20)):
+        inventory_monitor.lambda_handler(load_event("inventory_monitor_scheduled.json"), hurried)
+    set_limes(bar, 15)
+    monitor_at(EVENING + timedelta(minutes=30))  # clear again, since 18:30
+
+    # 18:10 + 30 min would have resolved it; clear only since 18:30, it goes on.
+    assert monitor_at(EVENING + timedelta(minutes=40))["episodes_resolved"] == 0
+    assert monitor_at(EVENING + timedelta(minutes=60))["episodes_resolved"] == 1
+    [notice] = rows(bar, "alert_resolved")
+    assert notice["data"]["duration_seconds"] == 30 * 60  # 18:00 to the 18:30 clear

@@ -87,10 +87,11 @@ class CooldownStore(Protocol):
         """Delete the confirmed cooldown windows of `keys` (their episodes are resolved) so the
         next claim of each succeeds; never a live lease (a claim in progress decides that key
         itself: its notification is not committed, so nothing else would stop a second send).
-        Returns the keys settled, each once in input order: deleted, already absent, or held
-        by a live lease; a key whose delete was not answered, or not started by `deadline`,
-        is left out (the caller retries it next run: deleting twice is harmless). Never
-        raises for a store fault. The digest stays usable without them."""
+        Returns the keys settled, each once in input order: deleted or already absent. A key
+        held by a live lease (which may yet be confirmed as the resolved episode's window), or
+        whose delete was not answered or not started by `deadline`, is left out: the caller
+        tries it again next run (deleting twice is harmless). Never raises for a store fault.
+        The digest stays usable without them."""
         ...
 
     def stats(self, now: datetime) -> dict[str, int]:

@@ -487,8 +487,9 @@ class DynamoCooldownStore:
     def _rearm_entry(
         self, client: DynamoDBClient, key: CooldownKey, floor_now: int, deadline: Deadline | None
     ) -> bool:
-        """Whether `key` is settled: its entry deleted or absent, or a live lease left alone;
-        not when the run's time ran out before its delete started (the next run does it)."""
+        """Whether `key` is settled: its entry deleted or absent. Not when a live lease holds it
+        (left alone), the delete failed, or the run's time ran out before it started: the next
+        run tries again."""
         if deadline is not None and deadline.expired():
             return False
         try:
@@ -507,7 +508,10 @@ class DynamoCooldownStore:
             )
         except dynamodb_errors() as error:
             if is_conditional_check_failure(error):
-                return True  # a live lease: its run confirms or releases it, or it ends
+                # A live lease: left alone, and not settled. Its run may confirm it as the
+                # resolved episode's window (its insert read the rows before the resolution
+                # committed); the next run's rearm then deletes whatever the lease became.
+                return False
             logger.warning(
                 "Cooldown rearm failed",
                 extra={
