@@ -15,7 +15,16 @@ from typing import Annotated, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from inventory.models.envelope import Envelope
@@ -33,7 +42,7 @@ _ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+){0,3}")
 def _alert_type(value: NotificationType) -> NotificationType:
     if value is NotificationType.ALERT_RESOLVED:
         raise PydanticCustomError(
-            "subscription_type", "alert_resolved is chosen by send_resolved, not by types"
+            "alert_resolved_in_types", "alert_resolved is chosen by send_resolved, not by types"
         )
     return value
 
@@ -92,6 +101,13 @@ class QuietHours(BaseModel):
     bypass_urgent: StrictBool = Field(
         default=False, description="true: urgent notifications are sent inside the window too."
     )
+
+    @field_validator("end")
+    @classmethod
+    def _not_empty(cls, end: str, info: ValidationInfo) -> str:
+        if info.data.get("start") == end:
+            raise PydanticCustomError("empty_window", "end must differ from start")
+        return end
 
 
 _TYPES = "Only these types (null or absent: every type). alert_resolved: see send_resolved."

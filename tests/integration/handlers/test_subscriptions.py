@@ -453,6 +453,11 @@ def test_without_a_key_a_webhook_is_not_created_and_the_answer_says_nothing_more
             "/quiet_hours/start",
         ),
         (
+            {**WEBHOOK, "quiet_hours": {"start": "07:00", "end": "07:00", "time_zone": "UTC"}},
+            422,
+            "/quiet_hours/end",
+        ),
+        (
             {**WEBHOOK, "quiet_hours": {"start": "22:00", "end": "7:00", "time_zone": "UTC"}},
             422,
             "/quiet_hours/end",
