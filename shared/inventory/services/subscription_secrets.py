@@ -15,15 +15,14 @@ import base64
 import os
 import secrets
 from functools import cache
+from typing import TYPE_CHECKING
 from uuid import UUID
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from inventory import secrets as configured
 from inventory.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 PREFIX = "whsec_"  # Standard Webhooks: the base64 of the key bytes after this prefix
 SECRET_BYTES = 32
@@ -39,6 +38,11 @@ def new_secret() -> str:
 
 @cache
 def _cipher(key_text: str) -> AESGCM:
+    # Imported here: only the functions that seal or open secrets pay for `cryptography`.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(
         key_text.encode()
     )
@@ -59,6 +63,8 @@ def decrypt(subscription_id: UUID, stored: bytes) -> str:
     (another key, another row's ciphertext, a damaged value), without saying more."""
     if stored[:1] != _VERSION:
         raise ConfigurationError("A stored webhook secret has an unknown format.")
+    from cryptography.exceptions import InvalidTag
+
     nonce, sealed = stored[1 : 1 + _NONCE_BYTES], stored[1 + _NONCE_BYTES :]
     try:
         plain = _cipher(configured.subscription_secret_key()).decrypt(
