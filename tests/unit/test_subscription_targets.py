@@ -155,3 +155,11 @@ def test_slack_targets_are_on_hooks_slack_com() -> None:
 def test_an_address_keeps_its_local_part_and_lowers_its_domain() -> None:
     stored = check_target(Channel.EMAIL, "Ann.Lee@Example.COM", allow_private=False)
     assert stored == "Ann.Lee@example.com"
+
+
+def test_the_system_resolver_gives_localhost_its_loopback_addresses() -> None:
+    from inventory.services.subscription_targets import resolve_host
+
+    addresses = {ipaddress.ip_address(a) for a in resolve_host("localhost", 443)}
+    assert addresses
+    assert all(address.is_loopback for address in addresses)

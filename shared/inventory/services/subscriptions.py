@@ -178,7 +178,8 @@ def apply_change(
             digest_minutes = change.digest_minutes
         elif mode is DeliveryMode.IMMEDIATE:
             digest_minutes = None  # back to immediate: the period goes with the digest
-            changes["digest_minutes"] = None
+            if stored.digest_minutes is not None:
+                changes["digest_minutes"] = None
         else:
             digest_minutes = stored.digest_minutes
         _check_digest(mode, digest_minutes)

@@ -7,6 +7,7 @@ loopback one, `nowhere.example.com` to nothing; `localhost` through the system's
 
 from __future__ import annotations
 
+import base64
 import socket
 import uuid
 from collections.abc import Iterable
@@ -503,3 +504,65 @@ def test_public_hosts_and_addresses_are_accepted(
 ) -> None:
     for target in ("https://hooks.example.com:8443/a?b=c", f"https://{PUBLIC}/hook"):
         assert created({**WEBHOOK, "target": target})["target"] == target
+
+
+def test_a_change_of_target_and_quiet_hours_and_an_empty_change(
+    subscriptions_db: psycopg.Connection[Any],
+) -> None:
+    data = created(WEBHOOK)
+    quiet = {
+        "start": "22:30",
+        "end": "06:00",
+        "time_zone": "America/New_York",
+        "bypass_urgent": True,
+    }
+
+    status, payload = patch(
+        data["id"], {"target": "https://hooks.example.com/other", "quiet_hours": quiet}
+    )
+    assert status == 200, payload
+    assert payload["data"]["target"] == "https://hooks.example.com/other"
+    assert payload["data"]["quiet_hours"] == quiet
+    status, payload = patch(data["id"], {"quiet_hours": None})
+    assert payload["data"]["quiet_hours"] is None
+
+    status, unchanged = patch(data["id"], {})
+    assert status == 200
+    assert unchanged["data"] == payload["data"]
+
+
+def test_a_cursor_not_ours_is_a_400_naming_after(
+    subscriptions_db: psycopg.Connection[Any],
+) -> None:
+    zero = "00000000-0000-0000-0000-000000000000"
+    pairs = (f'["x","{zero}"]', f'[1,"{zero}"]', f'["2025-10-21T12:00:00","{zero}"]')
+    cursors = ["nonsense", *(base64.urlsafe_b64encode(p.encode()).decode() for p in pairs)]
+    for cursor in cursors:
+        status, payload, _ = invoke(
+            subscriptions_list, "subscriptions_list.json", query={"after": cursor}
+        )
+        assert error_of(status, payload, 400) == [("query", "after")]
+    status, payload, _ = invoke(subscriptions_list, "subscriptions_list.json", query={"limt": "2"})
+    assert error_of(status, payload, 400) == [("query", "limt")]
+
+
+def test_an_email_subscription_signs_with_nothing(
+    subscriptions_db: psycopg.Connection[Any],
+) -> None:
+    assert signing_secrets(subscriptions_db, created(EMAIL)["id"]) == ()
+
+
+def test_a_short_key_or_an_unknown_format_is_a_configuration_error(
+    subscriptions_db: psycopg.Connection[Any], service_env: pytest.MonkeyPatch
+) -> None:
+    from inventory.config import get_settings
+    from inventory.errors import ConfigurationError
+    from inventory.services import subscription_secrets
+
+    with pytest.raises(ConfigurationError, match="unknown format"):
+        subscription_secrets.decrypt(uuid.uuid4(), b"\x02" + bytes(40))
+    service_env.setenv("SUBSCRIPTION_SECRET_KEY", "short")
+    get_settings.cache_clear()
+    with pytest.raises(ConfigurationError, match="at least 32") as refused:
+        subscription_secrets.encrypt(uuid.uuid4(), "whsec_x")
+    assert "short" not in str(refused.value)
