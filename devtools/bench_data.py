@@ -94,6 +94,7 @@ FROM (
 
 TABLES = (
     "notification_episodes",
+    "notification_subscriptions",
     "notifications",
     "order_items",
     "package_items",

@@ -61,6 +61,25 @@ _MOTO_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "loc
 LOCAL_REARM_MINUTES = "0"
 
 
+def subscription_key_file() -> Path:
+    return local_dir() / "subscription_secret_key"
+
+
+def subscription_secret_key() -> str:
+    """The local key text that seals webhook secrets: generated on first use, kept in .local/
+    (losing it makes the stored webhook secrets unreadable, as in AWS)."""
+    path = subscription_key_file()
+    if path.exists():
+        key = path.read_text().strip()
+        if key:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
 def cron_token() -> str:
     """The local cron secret: generated on first use, kept in .local/ between runs."""
     path = cron_token_file()
@@ -116,6 +135,14 @@ class LocalServices:
         # shows one end (AWS: 30 minutes); NOTIFICATION_REARM_MINUTES=30 make run as in AWS.
         variables["NOTIFICATION_REARM_MINUTES"] = os.environ.get(
             "NOTIFICATION_REARM_MINUTES", LOCAL_REARM_MINUTES
+        )
+        # Webhook secrets sealed under a local key; the local receiver is on 127.0.0.1, so
+        # private targets are allowed (SPEC §10). Either may be set by the caller instead.
+        variables["SUBSCRIPTION_SECRET_KEY"] = (
+            os.environ.get("SUBSCRIPTION_SECRET_KEY") or subscription_secret_key()
+        )
+        variables["ALLOW_PRIVATE_WEBHOOK_TARGETS"] = os.environ.get(
+            "ALLOW_PRIVATE_WEBHOOK_TARGETS", "true"
         )
         # The caller's own settings win, as env.json does for `sam local invoke`.
         variables.update({k: os.environ[k] for k in CONNECTION_VARIABLES if os.environ.get(k)})

@@ -47,6 +47,7 @@ TAGS = (
     ("POS", "Checks the point of sale makes before it sells."),
     ("Notifications", "Manual stock checks that notify, and the notification cooldowns."),
     ("Inbox", "Stored notifications: read them, page through them, mark them read."),
+    ("Subscriptions", "Who gets which notifications: e-mail, webhook or Slack, filters, timing."),
     ("Monitor", "The inventory monitor, for external schedulers."),
     ("Health", "Whether the service's dependencies answer."),
 )

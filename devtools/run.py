@@ -183,6 +183,10 @@ def _example_body(path: str) -> str:
         return json.dumps(cart)
     if path == "/api/notifications/read":  # everything stored until now
         return json.dumps({"before": datetime.now(UTC).isoformat(timespec="seconds")})
+    if path == "/api/notification-subscriptions":  # a manager's address, high and urgent only
+        return json.dumps(
+            {"channel": "email", "target": "manager@example.com", "min_priority": "high"}
+        )
     return "{}"
 
 

@@ -145,6 +145,9 @@ def local_api(
         "AWS_ENDPOINT_URL_DYNAMODB": moto_endpoint,
         "COOLDOWN_TABLE_NAME": cooldown_table,
         "CRON_SECRET": CRON_TOKEN,
+        # Webhook secrets sealed under a test key; the targets are not resolved (no DNS).
+        "SUBSCRIPTION_SECRET_KEY": "local-api-test-subscription-secret-key-0123456789",
+        "ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
     }
     with running_local_api(connections) as server:
         yield server

@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     cooldown_table_name: str = "inventory-notification-cooldowns"
     cron_secret: SecretStr | None = None
     cron_secret_arn: str | None = None
+    # The key that encrypts webhook secrets at rest (SPEC §10): a random text of at least 32
+    # characters, or the Secrets Manager secret holding it (services/subscription_secrets.py).
+    subscription_secret_key: SecretStr | None = None
+    subscription_secret_key_arn: str | None = None
+    # Subscription targets resolving to private, loopback or link-local addresses are refused
+    # unless this is true (`make run` sets it for its local receiver).
+    allow_private_webhook_targets: bool = False
 
     @property
     def cooldown_window(self) -> timedelta | None:
@@ -67,7 +74,7 @@ class Settings(BaseSettings):
         return self
 
 
-_SECRET_FIELDS = frozenset({"database_url", "cron_secret"})
+_SECRET_FIELDS = frozenset({"database_url", "cron_secret", "subscription_secret_key"})
 
 
 def _invalid_settings(error: ValidationError) -> str:

@@ -68,3 +68,21 @@ def cron_secret() -> str | None:
     if settings.cron_secret_arn:
         return _secret_string(settings.cron_secret_arn) or None
     return None
+
+
+def subscription_secret_key() -> str:
+    """The text webhook secrets are encrypted under: SUBSCRIPTION_SECRET_KEY, or the secret
+    SUBSCRIPTION_SECRET_KEY_ARN names. ConfigurationError when neither is set (a 500: a
+    webhook secret is never stored unencrypted)."""
+    settings = get_settings()
+    if settings.subscription_secret_key is not None:
+        key = settings.subscription_secret_key.get_secret_value()
+    elif settings.subscription_secret_key_arn:
+        key = _secret_string(settings.subscription_secret_key_arn)
+    else:
+        raise ConfigurationError(
+            "SUBSCRIPTION_SECRET_KEY or SUBSCRIPTION_SECRET_KEY_ARN must be set."
+        )
+    if len(key) < 32:
+        raise ConfigurationError("The subscription secret key must be at least 32 characters.")
+    return key

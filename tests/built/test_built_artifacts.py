@@ -92,6 +92,9 @@ def lambda_env(build: Build, database_url: str, moto_endpoint: str, cooldown_tab
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "CRON_SECRET": CRON_TOKEN,
+            "SUBSCRIPTION_SECRET_KEY": "built-test-subscription-secret-key-0123456789",
+            # The create event's host is not resolved (no DNS in tests).
+            "ALLOW_PRIVATE_WEBHOOK_TARGETS": "true",
         }
 
     return environment
@@ -103,7 +106,8 @@ def _event(path: Path) -> dict[str, Any]:
 
 
 def _store_what_it_names(db: psycopg.Connection[Any], event: dict[str, Any]) -> None:
-    """The notification an inbox event names (the demo bar has none until a monitor run)."""
+    """The notification an inbox event names (the demo bar has none until a monitor run), the
+    subscription a subscription event names."""
     notification_id = (event.get("pathParameters") or {}).get("notificationId")
     if notification_id is not None:
         db.execute(
@@ -111,6 +115,13 @@ def _store_what_it_names(db: psycopg.Connection[Any], event: dict[str, Any]) -> 
             " reference_id) VALUES (%s, 'package_unavailable', 'urgent', 'Sold out',"
             " 'Sold out.', 'package', gen_random_uuid())",
             (notification_id,),
+        )
+    subscription_id = (event.get("pathParameters") or {}).get("subscriptionId")
+    if subscription_id is not None:  # a webhook (rotation never opens the stored secret)
+        db.execute(
+            "INSERT INTO notification_subscriptions (id, channel, target, webhook_secret)"
+            " VALUES (%s, 'webhook', 'https://hooks.example.com/inventory', '\\x01'::bytea)",
+            (subscription_id,),
         )
 
 
@@ -134,7 +145,8 @@ def test_built_function_answers_its_event_with_only_the_lambda_layout_importable
     assert "error" not in call, result.logs
     response = call["response"]
     if "routeKey" in event:
-        assert response["statusCode"] == 200, response["body"]
+        # 201: the subscription's creation.
+        assert response["statusCode"] in (200, 201), response["body"]
         assert json.loads(response["body"])["success"] is True
     else:
         assert response["success"] is True, response

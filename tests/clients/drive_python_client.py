@@ -42,10 +42,19 @@ from inventory_client.api.notifications import (
     run_notification_check,
 )
 from inventory_client.api.pos import validate_cart
+from inventory_client.api.subscriptions import (
+    change_subscription,
+    create_subscription,
+    delete_subscription,
+    get_subscription,
+    list_subscriptions,
+    rotate_subscription_secret,
+)
 from inventory_client.models import (
     BottleneckCheck,
     CartRequest,
     CartValidationEnvelope,
+    Channel,
     CooldownsClearedEnvelope,
     CooldownStatsEnvelope,
     ErrorEnvelope,
@@ -65,7 +74,14 @@ from inventory_client.models import (
     PackageImpactEnvelope,
     PackageLine,
     ProductLine,
+    SecretRotatedEnvelope,
     Status,
+    SubscriptionChange,
+    SubscriptionCreatedEnvelope,
+    SubscriptionDeletedEnvelope,
+    SubscriptionEnvelope,
+    SubscriptionListEnvelope,
+    SubscriptionRequest,
 )
 from inventory_client.types import Response
 
@@ -214,6 +230,53 @@ def drive(base_url: str, cron_token: str, access_token: str) -> list[str]:
     count = expect(by_ids, HTTPStatus.OK, MarkedReadEnvelope).data.marked
     assert count == len(inbox) - 1
     seen.append(f"markNotificationsRead: {count} newly marked")
+
+    # Subscriptions: a webhook (the local API allows private targets), its secret shown once,
+    # pages, one, a change, a rotation, the deletion.
+    made = create_subscription.sync_detailed(
+        client=client,
+        body=SubscriptionRequest(channel=Channel.WEBHOOK, target="https://127.0.0.1:9/hook"),
+    )
+    subscription = expect(made, HTTPStatus.CREATED, SubscriptionCreatedEnvelope).data
+    assert subscription.secret.startswith("whsec_")
+    seen.append(f"createSubscription: {subscription.channel} with a secret shown once")
+    created_email = create_subscription.sync_detailed(
+        client=client,
+        body=SubscriptionRequest(channel=Channel.EMAIL, target="manager@example.com"),
+    )
+    expect(created_email, HTTPStatus.CREATED, SubscriptionCreatedEnvelope)
+    first_subscriptions = list_subscriptions.sync_detailed(client=client, limit=1)
+    listed_subscriptions = expect(first_subscriptions, HTTPStatus.OK, SubscriptionListEnvelope).data
+    assert [s.id for s in listed_subscriptions] == [subscription.id]
+    second_subscriptions = list_subscriptions.sync_detailed(
+        client=client, limit=1, after=after_cursor(first_subscriptions.headers["Link"])
+    )
+    assert expect(second_subscriptions, HTTPStatus.OK, SubscriptionListEnvelope).data
+    seen.append("listSubscriptions: two pages of 1 follow the Link header")
+    fetched_subscription = expect(
+        get_subscription.sync_detailed(subscription.id, client=client),
+        HTTPStatus.OK,
+        SubscriptionEnvelope,
+    ).data
+    assert fetched_subscription.has_secret is True
+    seen.append("getSubscription: has_secret, no secret")
+    changed = change_subscription.sync_detailed(
+        subscription.id, client=client, body=SubscriptionChange(send_resolved=False)
+    )
+    assert expect(changed, HTTPStatus.OK, SubscriptionEnvelope).data.send_resolved is False
+    seen.append("changeSubscription: send_resolved false")
+    rotated = expect(
+        rotate_subscription_secret.sync_detailed(subscription.id, client=client),
+        HTTPStatus.OK,
+        SecretRotatedEnvelope,
+    ).data
+    assert rotated.secret != subscription.secret
+    seen.append("rotateSubscriptionSecret: a new secret, the old one for 24 h")
+    deleted = delete_subscription.sync_detailed(subscription.id, client=client)
+    expect(deleted, HTTPStatus.OK, SubscriptionDeletedEnvelope)
+    gone = get_subscription.sync_detailed(subscription.id, client=client)
+    assert expect(gone, HTTPStatus.NOT_FOUND, ErrorEnvelope).success is False
+    seen.append("deleteSubscription: deleted, then 404")
 
     stats = expect(
         get_cooldown_stats.sync_detailed(client=client), HTTPStatus.OK, CooldownStatsEnvelope

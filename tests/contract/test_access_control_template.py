@@ -33,6 +33,15 @@ ROUTE_SCOPES = {
     "GET /api/notifications/{notificationId}": ("inventory/notifications.read",),
     "POST /api/notifications/{notificationId}/read": ("inventory/notifications.manage",),
     "POST /api/notifications/read": ("inventory/notifications.manage",),
+    # Subscriptions (SPEC §10): read with notifications.read, changed with .manage.
+    "GET /api/notification-subscriptions": ("inventory/notifications.read",),
+    "POST /api/notification-subscriptions": ("inventory/notifications.manage",),
+    "GET /api/notification-subscriptions/{subscriptionId}": ("inventory/notifications.read",),
+    "PATCH /api/notification-subscriptions/{subscriptionId}": ("inventory/notifications.manage",),
+    "DELETE /api/notification-subscriptions/{subscriptionId}": ("inventory/notifications.manage",),
+    "POST /api/notification-subscriptions/{subscriptionId}/rotate-secret": (
+        "inventory/notifications.manage",
+    ),
 }
 
 RESOURCE_SERVER_SCOPES = {

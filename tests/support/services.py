@@ -35,6 +35,7 @@ TEMPLATE_DATABASE = "inventory_test_template"
 # usage_base_state is left alone: its one row is the migration's (the truncations bump it).
 TABLES = (
     "notification_episodes",
+    "notification_subscriptions",
     "notifications",
     "order_items",
     "package_items",
