@@ -93,6 +93,9 @@ def test_invalid_addresses(address: str) -> None:
         ("::ffff:127.0.0.1", False),
         ("::ffff:93.184.215.14", True),
         ("fd00:ec2::254", False),  # the instance metadata service over IPv6
+        ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+        ("2002:5db8:d70e::", True),  # 6to4 of 93.184.215.14
+        ("fec0::1", False),  # site-local
     ],
 )
 def test_which_addresses_are_public(address: str, public: bool) -> None:

@@ -61,7 +61,8 @@ def _time_zone(name: str) -> str:
         try:
             ZoneInfo(name)
             return name
-        except (ZoneInfoNotFoundError, ValueError):
+        # OSError: a folder of the zone database ("America") opened as a zone.
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             pass
     raise PydanticCustomError("unknown_time_zone", "Not an IANA time zone (e.g. Europe/Paris)")
 

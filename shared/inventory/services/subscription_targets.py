@@ -64,8 +64,13 @@ def is_valid_email(address: str) -> bool:
 
 def is_public(address: Address) -> bool:
     """Global unicast: what a webhook may be sent to."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.is_site_local:  # fec0::/10, deprecated, still routed on some networks
+            return False
+        # An IPv4 address carried inside (mapped, or 6to4's 2002::/16) is judged as itself.
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is not None:
+            address = embedded
     return address.is_global and not (
         address.is_multicast or address.is_reserved or address.is_unspecified
     )
@@ -76,11 +81,13 @@ def _url(target: str) -> SplitResult:
         raise _refused("Must be an https:// URL.")
     try:
         parts = urlsplit(target)
-        port = parts.port or 443
+        port = parts.port
     except ValueError:
         raise _refused("Not a URL (its host or port cannot be read).") from None
-    if not parts.hostname or port < 1:
+    if not parts.hostname:
         raise _refused("The URL has no host.")
+    if port == 0:
+        raise _refused("The URL's port must be 1 to 65535.")
     if parts.username is not None or parts.password is not None:
         raise _refused("The URL must not carry a user name or password.")
     if parts.fragment or any(c.isspace() or not c.isprintable() for c in target):

@@ -448,6 +448,12 @@ def test_without_a_key_a_webhook_is_not_created_and_the_answer_says_nothing_more
             422,
             "/quiet_hours/time_zone",
         ),
+        (  # a folder of the zone database, not a zone: was a 500
+            {**WEBHOOK, "quiet_hours": {"start": "22:00", "end": "07:00", "time_zone": "America"}},
+            422,
+            "/quiet_hours/time_zone",
+        ),
+        ({**WEBHOOK, "target": "https://example.com:0/hook"}, 422, "/target"),
         (
             {**WEBHOOK, "quiet_hours": {"start": "25:00", "end": "07:00", "time_zone": "UTC"}},
             422,
