@@ -1,7 +1,6 @@
 """GET /api/notifications: the inbox, newest first, filtered, in keyset pages (ETag, 304)."""
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 from uuid import UUID
 
 from aws_lambda_powertools.event_handler import Response
@@ -18,6 +17,7 @@ from inventory.http_conditional import (
     etag_json_response,
     paged_responses,
 )
+from inventory.http_pages import PageCursor, next_link
 from inventory.models.inbox import GivenInstant, InboxFilter, InboxListEnvelope, InboxState
 from inventory.observability import logger, metrics
 from inventory.rules.alert_types import NotificationType, Priority
@@ -65,13 +65,7 @@ def list_notifications(
     limit: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size.")
     ] = DEFAULT_PAGE_SIZE,
-    after: Annotated[
-        str | None,
-        Query(
-            max_length=2048,
-            description='Cursor from the previous page\'s `Link: <…>; rel="next"` header.',
-        ),
-    ] = None,
+    after: PageCursor = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response[str]:
     reject_unknown_query_parameters(app.current_event, PARAMETERS)
@@ -87,16 +81,9 @@ def list_notifications(
     response = etag_json_response(page.representation, page.etag, if_none_match)
     if page.next_cursor is not None:
         response.headers["Link"] = next_link(
-            app.current_event.query_string_parameters or {}, page.next_cursor, limit
+            PATH, app.current_event.query_string_parameters or {}, page.next_cursor, limit
         )
     return response
-
-
-def next_link(query: dict[str, str], cursor: str, limit: int) -> str:
-    """The same request (its filters as sent) one page further."""
-    following = {k: v for k, v in query.items() if k not in ("limit", "after")}
-    following.update(limit=str(limit), after=cursor)
-    return f'<{PATH}?{urlencode(following)}>; rel="next"'
 
 
 @logger.inject_lambda_context(

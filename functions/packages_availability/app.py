@@ -1,7 +1,6 @@
 """GET /api/packages/availability: every active package's availability (ETag, 304)."""
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -17,6 +16,7 @@ from inventory.http_conditional import (
     etag_json_response,
     paged_responses,
 )
+from inventory.http_pages import PageCursor, next_link
 from inventory.models.availability import PackageAvailabilityListEnvelope
 from inventory.observability import logger, metrics
 from inventory.services import availability_cache
@@ -41,13 +41,6 @@ Limit = Annotated[
         ),
     ),
 ]
-After = Annotated[
-    str | None,
-    Query(
-        max_length=2048,
-        description='Cursor from the previous page\'s `Link: <…>; rel="next"` header.',
-    ),
-]
 
 
 @app.get(
@@ -62,7 +55,7 @@ After = Annotated[
     ),
 )
 def list_package_availability(
-    limit: Limit = None, after: After = None, if_none_match: IfNoneMatch = None
+    limit: Limit = None, after: PageCursor = None, if_none_match: IfNoneMatch = None
 ) -> Response[str]:
     cursor = None if after is None else decode_cursor(after)
     if limit is None and cursor is None:
@@ -76,13 +69,10 @@ def list_package_availability(
     page = run_on_connection(lambda c: availability_cache.package_page(c, cursor, size))
     response = etag_json_response(page.representation, page.etag, if_none_match)
     if page.value.next_cursor is not None:
-        response.headers["Link"] = next_link(page.value.next_cursor, size)
+        response.headers["Link"] = next_link(
+            "/api/packages/availability", {}, page.value.next_cursor, size
+        )
     return response
-
-
-def next_link(cursor: str, limit: int) -> str:
-    query = urlencode({"limit": limit, "after": cursor})
-    return f'</api/packages/availability?{query}>; rel="next"'
 
 
 @logger.inject_lambda_context(

@@ -1,7 +1,6 @@
 """GET /api/notification-subscriptions: the subscriptions, oldest first, in keyset pages."""
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -17,6 +16,7 @@ from inventory.http_conditional import (
     etag_json_response,
     paged_responses,
 )
+from inventory.http_pages import PageCursor, next_link
 from inventory.models.subscriptions import SubscriptionListEnvelope
 from inventory.observability import logger, metrics
 from inventory.services import subscriptions
@@ -45,21 +45,14 @@ def list_subscriptions(
     limit: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size.")
     ] = DEFAULT_PAGE_SIZE,
-    after: Annotated[
-        str | None,
-        Query(
-            max_length=2048,
-            description='Cursor from the previous page\'s `Link: <…>; rel="next"` header.',
-        ),
-    ] = None,
+    after: PageCursor = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response[str]:
     reject_unknown_query_parameters(app.current_event, PARAMETERS)
     page = run_on_connection(lambda connection: subscriptions.page(connection, after, limit))
     response = etag_json_response(page.representation, page.etag, if_none_match)
     if page.next_cursor is not None:
-        following = urlencode({"limit": str(limit), "after": page.next_cursor})
-        response.headers["Link"] = f'<{PATH}?{following}>; rel="next"'
+        response.headers["Link"] = next_link(PATH, {}, page.next_cursor, limit)
     return response
 
 
