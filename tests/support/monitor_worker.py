@@ -39,3 +39,37 @@ def run_monitor_when_released(
     barrier.wait(timeout=120)
     result = run_monitor(datetime.fromisoformat(now_iso), store=store)
     results.put(result.model_dump(mode="json"))
+
+
+def run_monitors_together(
+    runs: int, database_url: str, table: str, endpoint: str, now: datetime
+) -> list[dict[str, Any]]:
+    """`runs` monitor runs at `now`, each in a process of its own, released together; their
+    summaries (every process checked to exit cleanly)."""
+    import multiprocessing
+
+    environment = {
+        "DATABASE_URL": database_url,
+        "COOLDOWN_TABLE_NAME": table,
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        "AWS_DEFAULT_REGION": os.environ["AWS_DEFAULT_REGION"],
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(runs)
+    results = context.Queue()
+    processes = [
+        context.Process(
+            target=run_monitor_when_released, args=(environment, now.isoformat(), barrier, results)
+        )
+        for _ in range(runs)
+    ]
+    for process in processes:
+        process.start()
+    summaries: list[dict[str, Any]] = [results.get(timeout=180)["summary"] for _ in processes]
+    for process in processes:
+        process.join(timeout=30)
+        assert process.exitcode == 0
+    return summaries

@@ -3,8 +3,6 @@ second alert for an episode that goes on."""
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +11,7 @@ import pytest
 
 from inventory.services.monitor import run_monitor
 from tests.support.catalog import component, insert_catalog, package
-from tests.support.monitor_worker import run_monitor_when_released
+from tests.support.monitor_worker import run_monitors_together
 
 RUNS = 8
 PACKAGES = 10
@@ -33,8 +31,8 @@ def test_simultaneous_runs_resolve_each_episode_once_and_never_alert_twice_for_o
     again = [spec.components[0].product_id for spec in SPECS[: PACKAGES // 2]]
     db.execute("UPDATE products SET current_stock = 0 WHERE id = ANY(%s)", (again,))
 
-    summaries = run_together(
-        database_url, cooldown_table, moto_endpoint, START + timedelta(minutes=40)
+    summaries = run_monitors_together(
+        RUNS, database_url, cooldown_table, moto_endpoint, START + timedelta(minutes=40)
     )
 
     assert [s["errors"] for s in summaries] == [[]] * RUNS
@@ -52,33 +50,3 @@ def test_simultaneous_runs_resolve_each_episode_once_and_never_alert_twice_for_o
         "SELECT count(*) FROM notification_episodes WHERE resolved_at IS NULL"
     ).fetchone()
     assert open_episodes == (PACKAGES // 2,)
-
-
-def run_together(
-    database_url: str, table: str, endpoint: str, now: datetime
-) -> list[dict[str, Any]]:
-    environment = {
-        "DATABASE_URL": database_url,
-        "COOLDOWN_TABLE_NAME": table,
-        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
-        "AWS_DEFAULT_REGION": os.environ["AWS_DEFAULT_REGION"],
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(RUNS)
-    results = context.Queue()
-    processes = [
-        context.Process(
-            target=run_monitor_when_released, args=(environment, now.isoformat(), barrier, results)
-        )
-        for _ in range(RUNS)
-    ]
-    for process in processes:
-        process.start()
-    summaries = [results.get(timeout=180)["summary"] for _ in processes]
-    for process in processes:
-        process.join(timeout=30)
-        assert process.exitcode == 0
-    return summaries
