@@ -115,6 +115,8 @@ class LocalServices:
     resources: dict[str, str]  # template logical id -> local value (a table's name)
     local_postgres: Any = None  # the .local/pgdata server we use (started or reused)
     started_moto: Any = None  # the JournaledMotoServer we started
+    # moto serves SQS, SNS and SES too (ours, or the `make run` this attached to).
+    local_aws: bool = False
     notes: list[str] = field(default_factory=list)
     demo_loaded: bool = False  # the demo bar went into an empty database on this start
 
@@ -144,6 +146,14 @@ class LocalServices:
         variables["ALLOW_PRIVATE_WEBHOOK_TARGETS"] = os.environ.get(
             "ALLOW_PRIVATE_WEBHOOK_TARGETS", "true"
         )
+        if self.local_aws:
+            from devtools.local_delivery import sender
+
+            # Delivery's queue, topic and SES are moto's too; links point at the local API.
+            for service in ("SQS", "SNS", "SESV2"):
+                variables[f"AWS_ENDPOINT_URL_{service}"] = self.dynamodb_endpoint
+            variables["NOTIFICATION_SENDER_EMAIL"] = sender()
+            variables["PUBLIC_API_URL"] = f"http://127.0.0.1:{os.environ.get('PORT', '3000')}"
         # The caller's own settings win, as env.json does for `sam local invoke`.
         variables.update({k: os.environ[k] for k in CONNECTION_VARIABLES if os.environ.get(k)})
         return variables
@@ -155,6 +165,7 @@ class LocalServices:
             "database_url": self.database_url,
             "dynamodb_endpoint": self.dynamodb_endpoint,
             "resources": self.resources,
+            "local_aws": self.local_aws,
         }
         state_file().write_text(json.dumps(state, indent=2) + "\n")
 
@@ -280,6 +291,7 @@ def start_services(
             dynamodb_endpoint=state["dynamodb_endpoint"],
             cron_secret=env.get("CRON_SECRET") or cron_token(),
             resources=dict(state["resources"]),
+            local_aws=bool(state.get("local_aws")),
             notes=[f"attached to the local runtime of process {state['pid']}"],
         )
     services = LocalServices(
@@ -318,6 +330,14 @@ def start_services(
                 created = create_tables(template, services.dynamodb_endpoint)
             if created:
                 services.notes.append(f"created table(s) {', '.join(created)} from template.yaml")
+        if services.started_moto is not None:
+            from devtools.local_delivery import create_queues_and_topics
+
+            made = create_queues_and_topics(template, services.dynamodb_endpoint)
+            services.resources.update(made)
+            services.local_aws = True
+            if made:
+                services.notes.append(f"queue(s) and topic(s) {', '.join(made)} in moto")
         if not env.get("DATABASE_URL") or provision_external:
             applied, loaded = prepare_database(services.database_url)
             if applied:

@@ -28,6 +28,7 @@ from typing import IO, Any
 from devtools.apigw import scheduled_event
 from devtools.lambda_runtime import InProcessFunctions
 from devtools.local_api import LocalApiServer, serve_in_thread
+from devtools.local_delivery import LocalDelivery, outbox_dir
 from devtools.local_issuer import LOCAL_CLIENTS, LocalIssuer
 from devtools.local_services import LocalServices, start_services
 from devtools.local_state import local_dir, shown
@@ -91,22 +92,32 @@ class LocalRuntime:
     def get(self, route_key: str, query: str = "") -> list[dict[str, Any]] | None:
         """A GET route's `data` through the local API (a token of the local client holding
         its scopes); None when the template has no such route or it does not answer 200."""
-        spec = self.template.routes.get(route_key)
-        if spec is None:
-            return None
-        path = route_key.split(" ", 1)[1]
+        status, payload = self.request(route_key, query=query)
+        data: list[dict[str, Any]] | None = payload.get("data") if status == 200 else None
+        return data
+
+    def request(
+        self, route_key: str, *, query: str = "", body: Any = None
+    ) -> tuple[int, dict[str, Any]]:
+        """One request to a route through the local API, as a local client holding its
+        scopes; its status and JSON body (404 when the template has no such route)."""
+        if route_key not in self.template.routes:
+            return 404, {}
+        method, path = route_key.split(" ", 1)
         server = LocalApiServer(("127.0.0.1", 0), self.template, self.functions.invoke)
         route = next(r for r in self.template.http_routes if r.route_key == route_key)
         token = _client_token(server.issuer, route.scopes)
+        headers = [("Authorization", f"Bearer {token}")]
+        data = b""
+        if body is not None:
+            headers.append(("Content-Type", "application/json"))
+            data = json.dumps(body).encode()
         try:
-            status, _, body = server.respond(
-                "GET", path + query, [("Authorization", f"Bearer {token}")], b""
-            )
+            status, _, answer = server.respond(method, path + query, headers, data)
         finally:
             server.server_close()
-        payload = json.loads(body)
-        data: list[dict[str, Any]] | None = payload.get("data") if status == 200 else None
-        return data
+        payload: dict[str, Any] = json.loads(answer or b"{}")
+        return status, payload
 
     def deliver(self, name: str, quantity: Any) -> None:
         import psycopg
@@ -273,6 +284,7 @@ class _Running:
     server: LocalApiServer | None = None
     serving: threading.Thread | None = None
     monitor: threading.Thread | None = None
+    delivery: Any = None  # devtools.local_delivery.LocalDelivery
 
 
 def _serve(
@@ -290,12 +302,16 @@ def _serve(
     for note in services.notes:
         _print(f"  {note}", out)
     runtime = LocalRuntime(template, services, log)
+    delivery = _start_delivery(runtime, services, out)
+    running.delivery = delivery
     _print("\nMonitor (as the EventBridge rule runs it):", out)
     show_monitor_run(runtime, out)
+    _show_deliveries(delivery, out)
     if signals.requested:
         return
     if services.demo_loaded and runtime.template.scheduled_functions:
         show_demo_delivery(runtime, out)
+        _show_deliveries(delivery, out)
         if signals.requested:
             return
     show_inbox(runtime, out)
@@ -341,9 +357,45 @@ def _serve(
         )
         monitor.start()
         running.monitor = monitor
+    if delivery is not None:
+        _print(
+            f"  Deliveries: e-mails in {shown(outbox_dir())}/, webhooks to "
+            f"{delivery.receiver.url('<name>')} (README: Delivery)",
+            out,
+        )
+        delivery.poller.start()
     running.serving = serve_in_thread(server)
     _print(f"\nUp in {time.monotonic() - running.started:.1f} s. Ctrl-C stops everything.", out)
     signals.wait()
+
+
+def _start_delivery(runtime: LocalRuntime, services: LocalServices, out: IO[str]) -> Any:
+    """The queue's event source, the webhook receiver and the demo's subscriptions."""
+    if not services.local_aws:
+        return None
+    delivery = LocalDelivery.start(
+        runtime.template,
+        services.resources,
+        services.dynamodb_endpoint,
+        runtime.functions.invoke,
+        lambda line: _print(line, out),
+    )
+    if delivery is None:
+        return None
+    _print("\nDelivery:", out)
+    for line in delivery.subscribe_demo(runtime.request, first_start=services.demo_loaded):
+        _print(f"  {line}", out)
+    return delivery
+
+
+def _show_deliveries(delivery: Any, out: IO[str]) -> None:
+    """Send what the run put on the queue now, so its e-mails and webhooks print here."""
+    if delivery is not None and delivery.drain():
+        _print(
+            f"  (webhooks verified: {len(delivery.receiver.deliveries())}, "
+            f"refused signatures: {delivery.receiver.rejected})",
+            out,
+        )
 
 
 def _shut_down(services: LocalServices, running: _Running, out: IO[str]) -> None:
@@ -360,6 +412,8 @@ def _shut_down(services: LocalServices, running: _Running, out: IO[str]) -> None
             if running.monitor.is_alive():
                 _print("  waiting for the monitor run in progress...", out)
                 running.monitor.join(timeout=MONITOR_STOP_WAIT_SECONDS)
+        if running.delivery is not None:
+            running.delivery.stop()
     finally:
         services.stop()
 

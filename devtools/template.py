@@ -131,6 +131,14 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class QueueSource:
+    """One SQS event of a function: the queue (its logical id) and the batch size."""
+
+    queue: str
+    batch_size: int
+
+
+@dataclass(frozen=True)
 class JwtAuthorizerSpec:
     """One JWT authorizer of the HttpApi's `Auth.Authorizers`, values as the template has them
     (the issuer and audience are intrinsics: the stack's Cognito pool or a parameter)."""
@@ -152,6 +160,7 @@ class FunctionSpec:
     layer_dirs: tuple[Path, ...]
     routes: tuple[HttpRoute, ...]
     schedules: tuple[Schedule, ...]
+    queue_sources: tuple[QueueSource, ...]
     memory_mb: int
     timeout_seconds: int
 
@@ -185,6 +194,18 @@ class Template:
     @property
     def scheduled_functions(self) -> list[FunctionSpec]:
         return [spec for spec in self.functions.values() if spec.schedules]
+
+    @property
+    def queue_functions(self) -> list[FunctionSpec]:
+        """The functions an SQS queue invokes (Events of Type SQS)."""
+        return [spec for spec in self.functions.values() if spec.queue_sources]
+
+    def resources_of_type(self, kind: str) -> list[str]:
+        """The logical ids of the template's resources of one type (AWS::SQS::Queue, ...)."""
+        resources = self.raw.get("Resources") or {}
+        return [
+            name for name, r in resources.items() if isinstance(r, dict) and r.get("Type") == kind
+        ]
 
     @property
     def http_routes(self) -> list[HttpRoute]:
@@ -410,6 +431,7 @@ def _function(
     module, _, function = handler.rpartition(".")
     routes: list[HttpRoute] = []
     schedules: list[Schedule] = []
+    queue_sources: list[QueueSource] = []
     default_authorizer = _http_api_auth(raw).get("DefaultAuthorizer")
     for name, event in (properties.get("Events") or {}).items():
         kind = event.get("Type")
@@ -437,6 +459,15 @@ def _function(
                     enabled=enabled not in (False, "DISABLED"),
                 )
             )
+        elif kind == "SQS":
+            queue = event_properties.get("Queue")
+            # !GetAtt Queue.Arn, as the template writes it
+            target = queue.get("Fn::GetAtt") if isinstance(queue, dict) else None
+            if isinstance(target, str):
+                target = target.split(".")
+            if isinstance(target, list) and target:
+                batch = int(event_properties.get("BatchSize", 10))
+                queue_sources.append(QueueSource(queue=str(target[0]), batch_size=batch))
     layers = list(globals_.get("Layers") or []) + list(properties.get("Layers") or [])
     return FunctionSpec(
         logical_id=logical_id,
@@ -447,6 +478,7 @@ def _function(
         layer_dirs=_layer_dirs(raw, layers, root),
         routes=tuple(routes),
         schedules=tuple(schedules),
+        queue_sources=tuple(queue_sources),
         memory_mb=int(properties.get("MemorySize", globals_.get("MemorySize", 128))),
         timeout_seconds=int(properties.get("Timeout", globals_.get("Timeout", 3))),
     )

@@ -51,6 +51,17 @@ class Settings(BaseSettings):
     # unless this is true (`make run` sets it for its local receiver).
     allow_private_webhook_targets: bool = False
 
+    # Delivery (SPEC §10). The queue between the writers and the delivery function (none: the
+    # deliveries wait in PostgreSQL), the SNS topic of all notifications (none: not published),
+    # the e-mail sender (none: e-mail deliveries fail, saying so), the API's base URL for links.
+    delivery_queue_url: str | None = None
+    notification_topic_arn: str | None = None
+    notification_sender_email: str | None = None
+    public_api_url: str | None = None
+    # More immediate messages than this owed to one subscriber by one statement: one digest.
+    delivery_storm_threshold: int = Field(default=20, ge=1, le=100_000)
+    webhook_timeout_seconds: float = Field(default=15, gt=0, le=60)
+
     @property
     def cooldown_window(self) -> timedelta | None:
         """NOTIFICATION_COOLDOWN_HOURS as a duration; None when 0 turns the cooldown off."""

@@ -156,3 +156,47 @@ def test_ending_10_or_100_episodes_costs_the_same_round_trips(
 
     # The reads' 4 + 5; the sweep, the resolution, the release mark; nothing to insert.
     assert statements(10) == statements(100) == 4 + 5 + 3
+
+
+def test_delivering_to_subscribers_adds_two_round_trips_at_any_size(
+    db: psycopg.Connection[Any],
+    cooldown_table: str,
+    moto_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.support.delivery import set_up_delivery
+    from tests.support.subscriptions import add_subscription
+
+    monkeypatch.setattr(monitor, "keep_usage_base", lambda *_: False)
+    aws = set_up_delivery(moto_endpoint, monkeypatch)
+    from inventory.config import get_settings
+    from inventory.data.db import reset_connection
+
+    get_settings.cache_clear()
+    reset_connection()
+
+    def statements(count: int) -> int:
+        db.execute(
+            "TRUNCATE notification_deliveries, notification_subscriptions,"
+            " notification_episodes, notifications, order_items, package_items, packages,"
+            " products"
+        )
+        add_subscription(db, "webhook", "https://hooks.example.com/a")
+        add_subscription(db, "email", "manager@example.com")
+        specs = [package(f"P{i}", [component(f"Item {i}", 1, 0)]) for i in range(count)]
+        insert_catalog(db, specs)
+        get_cooldown_store().clear()
+        connections = get_connection(), get_connection(SNAPSHOT_READER)
+        with counting_statements(*connections) as counter:
+            result = run_monitor(NOW)
+        assert result.summary.notifications_sent == count
+        # Each notification to both subscribers and the topic (ten to a message), but a storm
+        # of more than 20 for one subscriber is one digest.
+        owed = 2 * count + -(-count // 10) if count <= 20 else 2 + -(-count // 10)
+        assert result.summary.deliveries_enqueued == (3 * count if count <= 20 else 2 + count)
+        assert aws.queued() == owed
+        aws.sqs.purge_queue(QueueUrl=aws.queue_url)
+        return counter.count
+
+    # The run's 4 + 5 + 1 + 1 (test above), then the dispatch: the due rows and their mark.
+    assert statements(10) == statements(100) == 4 + 5 + 1 + 1 + 2

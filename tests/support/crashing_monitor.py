@@ -60,7 +60,7 @@ def _during_call(function: Callable[..., Any]) -> Callable[..., Any]:
 
 def install(point: str) -> None:
     """Wrap the step named by `point` ("claim:3", "after-claims", "before-insert", ...)."""
-    from inventory.data import notification_episodes
+    from inventory.data import delivery_queue, notification_episodes
     from inventory.data.cooldowns.dynamodb import DynamoCooldownStore
     from inventory.services import delivery
 
@@ -88,6 +88,9 @@ def install(point: str) -> None:
         notification_episodes.resolve = _after_call(1, notification_episodes.resolve)
     elif name == "after-rearm":  # the entries are deleted, the episodes not marked released
         DynamoCooldownStore.rearm = _after_call(1, DynamoCooldownStore.rearm)  # type: ignore[method-assign]
+    # Deliveries (services/dispatch.py): on the queue, not yet marked enqueued.
+    elif name == "after-enqueue":
+        delivery_queue.send = _after_call(1, delivery_queue.send)
     elif name != "none":
         raise SystemExit(f"unknown kill point {point!r}")
 

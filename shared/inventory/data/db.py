@@ -29,7 +29,7 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
-from inventory.config import get_settings
+from inventory.config import Settings, get_settings
 from inventory.data import db_watchdog
 from inventory.data.db_faults import Fault, Rerun, classify, may_retry, message
 from inventory.errors import (
@@ -74,12 +74,23 @@ def _open(connect_timeout: int) -> Connection:
         connect_timeout=connect_timeout,
         # None disables server-side prepared statements (needed behind RDS Proxy / PgBouncer).
         prepare_threshold=None if settings.db_disable_prepared_statements else 5,
-        options=f"-c statement_timeout={settings.db_statement_timeout_ms}",
+        options=_session_options(settings),
         application_name="inventory-automation",
         keepalives=1,
         keepalives_idle=KEEPALIVES_IDLE_SECONDS,
         keepalives_interval=KEEPALIVES_INTERVAL_SECONDS,
         tcp_user_timeout=TCP_USER_TIMEOUT_MS,
+    )
+
+
+def _session_options(settings: Settings) -> str:
+    # The deliveries trigger (migration 0009) reads the storm threshold and whether the topic
+    # is published to from the writer's session.
+    topic = "on" if settings.notification_topic_arn else "off"
+    return (
+        f"-c statement_timeout={settings.db_statement_timeout_ms}"
+        f" -c inventory.delivery_storm_threshold={settings.delivery_storm_threshold}"
+        f" -c inventory.publish_to_topic={topic}"
     )
 
 

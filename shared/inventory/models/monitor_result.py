@@ -39,6 +39,13 @@ class MonitorSummary(BaseModel):
             "alert_resolved notification and its cooldown released."
         ),
     )
+    deliveries_enqueued: int = Field(
+        default=0,
+        description=(
+            "Deliveries put on the delivery queue: this run's, retries now due, and any a "
+            "writer left behind."
+        ),
+    )
 
 
 class MonitorResult(BaseModel):

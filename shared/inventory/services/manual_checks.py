@@ -7,6 +7,7 @@ next run.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -35,6 +36,7 @@ from inventory.rules.alerts import ProductFigures, bottleneck_alerts, package_al
 from inventory.rules.availability import PackageAvailability, Status
 from inventory.services import availability, monitor
 from inventory.services.delivery import AlertOutcome, Delivery, deliver
+from inventory.services.dispatch import dispatch_due
 
 _QUIET_REASONS = {
     Status.AVAILABLE: "{name} is available: {sellable} can be sold.",
@@ -92,6 +94,7 @@ def _check_package(
             reference_id=package_id,
         )
     [outcome] = deliver(alerts, store or get_cooldown_store(), now, deadline=deadline)
+    _dispatch_sent([outcome], now, deadline)
     if outcome.delivery is Delivery.FAILED:
         # One package, one answer: a dependency that failed is a 503, not a quiet "no".
         raise DependencyUnavailableError(f"The notification could not be sent: {outcome.error}")
@@ -127,7 +130,16 @@ def check_bottlenecks(
             problems.packages, problems.limiting_products, monitor.rule_settings(settings)
         )
         outcomes = deliver(alerts, store or get_cooldown_store(), now, deadline=deadline)
+        _dispatch_sent(outcomes, now, deadline)
     return [_result(o, settings.notification_cooldown_hours) for o in outcomes]
+
+
+def _dispatch_sent(
+    outcomes: Sequence[AlertOutcome], now: datetime, deadline: Deadline | None
+) -> None:
+    # What was stored is sent at once, not at the next monitor run (which would send it too).
+    if any(o.delivery is Delivery.SENT for o in outcomes):
+        dispatch_due(now, deadline=deadline)
 
 
 def full_check(

@@ -3,8 +3,8 @@
 A run costs a constant number of round trips whatever the catalogue size: the reads of
 services/monitor_reads.py, one concurrent batch of cooldown claims and one batch insert
 (services/delivery.py), then the episode sweep (and, when episodes end, their resolution and
-release: services/episodes.py). A run that finds the usage base missing or old rebuilds it
-afterwards (services/usage_upkeep.py).
+release: services/episodes.py), then the dispatch of due deliveries (services/dispatch.py). A
+run that finds the usage base missing or old rebuilds it afterwards (services/usage_upkeep.py).
 
 Errors flow one way. `run` raises when it cannot evaluate at all (ConfigurationError, or
 EvaluationFailedError for a database that did not answer); a failed alert is an outcome, not an
@@ -34,6 +34,7 @@ from inventory.observability import logger, metrics
 from inventory.rules.alerts import RuleSettings, evaluate
 from inventory.services import delivery
 from inventory.services.delivery import Delivery
+from inventory.services.dispatch import dispatch_due
 from inventory.services.episodes import end_episodes
 from inventory.services.monitor_reads import load_alertable
 from inventory.services.usage_upkeep import keep_usage_base
@@ -99,6 +100,9 @@ def run(
         ended = end_episodes(
             evaluation.holding, cooldowns, now, settings.rearm_window, deadline=deadline
         )
+        # Last: the run's own notifications and resolutions, retries now due, and whatever a
+        # writer that died after its commit left (the outbox's sweep).
+        dispatched = dispatch_due(now, deadline=deadline)
         keep_usage_base(snapshot.candidates.usage_base_built_at, now, deadline)
         result = MonitorResult(
             success=True,
@@ -108,12 +112,13 @@ def run(
                 packages_checked=snapshot.problems.packages_checked,
                 notifications_sent=delivery.count(outcomes, Delivery.SENT),
                 bottlenecks_detected=evaluation.bottlenecks_detected,
-                errors=[*ended.errors, *delivery.errors_of(outcomes)],
+                errors=[*ended.errors, *delivery.errors_of(outcomes), *dispatched.errors],
                 products_checked=snapshot.candidates.products_checked,
                 stockouts_predicted=evaluation.stockouts_predicted,
                 notifications_suppressed=delivery.count(outcomes, Delivery.SUPPRESSED),
                 notifications_deferred=delivery.count(outcomes, Delivery.DEFERRED),
                 episodes_resolved=len(ended.resolved),
+                deliveries_enqueued=dispatched.enqueued,
             ),
         )
     logger.info(
@@ -194,6 +199,7 @@ def _record_metrics(result: MonitorResult) -> None:
         "NotificationsDeferred": summary.notifications_deferred,
         "BottlenecksDetected": summary.bottlenecks_detected,
         "EpisodesResolved": summary.episodes_resolved,
+        "DeliveriesEnqueued": summary.deliveries_enqueued,
         "MonitorErrors": len(summary.errors),
         "MonitorRunFailed": int(not result.success),
     }

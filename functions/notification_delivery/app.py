@@ -1,0 +1,58 @@
+"""The delivery function: sends what the delivery queue's messages name (SPEC §10).
+
+SQS invokes it with up to five messages; Powertools' batch processor reports the ones that
+failed (`batchItemFailures`), so only those come back, after the queue's visibility timeout,
+and a message that keeps failing goes to the dead-letter queue, which alarms. A delivery's own
+retries are not these: they are scheduled in PostgreSQL (services/notification_sending.py).
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from inventory.data.delivery_queue import parse_body
+from inventory.observability import logger, metrics
+from inventory.services.notification_sending import send_deliveries
+
+processor = BatchProcessor(event_type=EventType.SQS)
+# A message is not started with less left than one webhook's timeout and the bookkeeping: it
+# fails and comes back, instead of being cut off mid-send by the function's timeout.
+MIN_REMAINING_MS = 25_000
+
+
+class OutOfTimeError(Exception):
+    """Too little of the invocation is left to start this message."""
+
+
+def record_handler(record: SQSRecord, context: LambdaContext | None = None) -> None:
+    if context is not None and context.get_remaining_time_in_millis() < MIN_REMAINING_MS:
+        raise OutOfTimeError("too little time left in this invocation")
+    report = send_deliveries(parse_body(record.body), datetime.now(UTC))
+    logger.info(
+        "Delivery message handled",
+        extra={
+            "message_id": record.message_id,
+            "sent": report.sent,
+            "failed": report.failed,
+            "dead": report.dead,
+            "postponed": report.postponed,
+            "skipped": report.skipped,
+        },
+    )
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return dict(
+        process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    )
