@@ -1,6 +1,6 @@
 """The key that seals webhook secrets (SPEC §10): generated at deploy time, kept when the stack
 goes (the stored secrets are lost without it), and readable only by the functions that make
-secrets."""
+secrets and the one that signs with them."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from devtools.template import ROOT, load_yaml
 
 SEALING_FUNCTIONS = {"SubscriptionsCreateFunction", "SubscriptionRotateSecretFunction"}
+SIGNING_FUNCTIONS = {"NotificationDeliveryFunction"}
 
 
 def _resources() -> dict[str, Any]:
@@ -26,7 +27,7 @@ def test_the_key_is_generated_and_retained() -> None:
     assert key["UpdateReplacePolicy"] == "Retain"
 
 
-def test_only_the_functions_that_make_secrets_read_the_key() -> None:
+def test_only_the_functions_that_make_or_sign_with_secrets_read_the_key() -> None:
     readers = set()
     for logical_id, resource in _resources().items():
         if resource.get("Type") != "AWS::Serverless::Function":
@@ -40,4 +41,4 @@ def test_only_the_functions_that_make_secrets_read_the_key() -> None:
             assert "{'Ref': 'SubscriptionSecretKey'}" in policies, logical_id
             readers.add(logical_id)
 
-    assert readers == SEALING_FUNCTIONS
+    assert readers == SEALING_FUNCTIONS | SIGNING_FUNCTIONS

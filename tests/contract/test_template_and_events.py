@@ -29,7 +29,25 @@ def _functions_for(event: dict[str, Any]) -> set[str]:
         return {spec.logical_id} if spec else set()
     if event.get("source") == "aws.events":
         return {spec.logical_id for spec in template.scheduled_functions}
+    records = event.get("Records") or []
+    if records and all(record.get("eventSource") == "aws:sqs" for record in records):
+        return _sqs_consumers({record["eventSourceARN"] for record in records})
     return set()
+
+
+def _sqs_consumers(queue_arns: set[str]) -> set[str]:
+    """Functions with an SQS event on a queue the ARNs name: CloudFormation names a queue
+    <stack>-<logical id>-<suffix>."""
+    found = set()
+    for logical_id, resource in load_template().raw["Resources"].items():
+        for source in ((resource.get("Properties") or {}).get("Events") or {}).values():
+            queue = (source.get("Properties") or {}).get("Queue")
+            if source.get("Type") != "SQS" or not isinstance(queue, dict):
+                continue
+            (queue_id, _) = queue["Fn::GetAtt"]
+            if any(f"-{queue_id}-" in arn.rsplit(":", 1)[-1] for arn in queue_arns):
+                found.add(logical_id)
+    return found
 
 
 def test_there_are_event_files() -> None:
