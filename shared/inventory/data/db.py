@@ -84,13 +84,11 @@ def _open(connect_timeout: int) -> Connection:
 
 
 def _session_options(settings: Settings) -> str:
-    # The deliveries trigger (migration 0009) reads the storm threshold and whether the topic
-    # is published to from the writer's session.
-    topic = "on" if settings.notification_topic_arn else "off"
+    # The deliveries trigger (migration 0009) reads the storm threshold from the session of
+    # whichever function writes notifications.
     return (
         f"-c statement_timeout={settings.db_statement_timeout_ms}"
         f" -c inventory.delivery_storm_threshold={settings.delivery_storm_threshold}"
-        f" -c inventory.publish_to_topic={topic}"
     )
 
 
