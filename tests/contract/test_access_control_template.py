@@ -31,6 +31,7 @@ ROUTE_SCOPES = {
     "DELETE /api/inventory/notifications/cooldowns": ("inventory/notifications.manage",),
     "GET /api/notifications": ("inventory/notifications.read",),
     "GET /api/notifications/{notificationId}": ("inventory/notifications.read",),
+    "GET /api/notifications/{notificationId}/deliveries": ("inventory/notifications.read",),
     "POST /api/notifications/{notificationId}/read": ("inventory/notifications.manage",),
     "POST /api/notifications/read": ("inventory/notifications.manage",),
     # Subscriptions (SPEC §10): read with notifications.read, changed with .manage.

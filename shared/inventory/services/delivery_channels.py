@@ -9,6 +9,7 @@ notification, or the digest's sealed notifications), so every retry sends the sa
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -74,9 +75,17 @@ def send_message(delivery: ClaimedDelivery, message: Message, settings: Settings
                 AttemptResult.RETRY,
                 error="no sender address: NOTIFICATION_SENDER_EMAIL is not set",
             )
-        return email_client.send_email(
-            sender=sender, recipient=target, content=message.email, delivery_id=delivery.id
+        content = message.email
+        raw = email_client.build_email(
+            delivery_id=delivery.id,
+            sender=sender,
+            recipient=target,
+            subject=content.subject,
+            text=content.text,
+            html=content.html,
+            now=datetime.now(UTC),
         )
+        return email_client.send_email(raw, sender=sender, recipient=target)
     assert message.body is not None
     headers = {"content-type": "application/json"}
     if delivery.channel is DeliveryChannel.WEBHOOK:
@@ -98,9 +107,19 @@ def send_to_topic(deliveries: Sequence[ClaimedDelivery], settings: Settings) -> 
         missing = Attempt(AttemptResult.RETRY, error="NOTIFICATION_TOPIC_ARN is not set")
         return {d.id: missing for d in deliveries}
     links = Links(api_base_url=settings.public_api_url)
-    entries = [
-        (d.id, *topic_message(d.notification, links))
-        for d in deliveries
-        if d.notification is not None
-    ]
-    return topic_client.publish(topic_arn, entries)
+    messages = []
+    for delivery in deliveries:
+        assert delivery.notification is not None  # the topic's rows are single notifications
+        _subject, body, attributes = topic_message(delivery.notification, links)
+        messages.append(
+            topic_client.TopicMessage(
+                entry_id=str(delivery.id),
+                body=body,
+                type=attributes["type"],
+                priority=attributes["priority"],
+                reference_type=attributes["reference_type"],
+            )
+        )
+    attempts = topic_client.publish_to_topic(topic_arn, messages)
+    lost = Attempt(AttemptResult.RETRY, error="SNS gave no answer for this entry")
+    return {d.id: attempts.get(str(d.id), lost) for d in deliveries}
