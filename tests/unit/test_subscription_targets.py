@@ -1,5 +1,6 @@
 """Subscription targets (services/subscription_targets.py) on plain values, with a fake
-resolver: the e-mail syntax, https only (http too with the flag), and which addresses a webhook may be sent to."""
+resolver: the e-mail syntax, https only (http too with the flag), and which addresses a
+webhook may be sent to."""
 
 from __future__ import annotations
 
