@@ -1,8 +1,9 @@
 """One webhook POST (SPEC §10), to an address the SSRF rule allows, within one deadline.
 
 * The URL's host is resolved at send time, and every address it resolves to must be public
-  (`subscription_targets.is_public`) unless private targets are allowed: a name that now
-  resolves to a private, loopback or link-local address is REFUSED, never sent to.
+  (`rules/public_addresses.is_public`, the rule the subscription check applies) unless private
+  targets are allowed: a name that now resolves to a private, loopback or link-local address
+  is REFUSED, never sent to.
 * The connection is pinned: urllib3 is handed the checked IP address itself, so no second
   lookup happens that a rebinding DNS server could answer differently. TLS still speaks to the
   URL's host name: it is the SNI name and the name the certificate is verified against
@@ -40,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from inventory.rules.delivery_types import Attempt, AttemptResult
-from inventory.services.subscription_targets import Resolver, is_public, resolve_host
+from inventory.rules.public_addresses import Resolver, is_public
 
 if TYPE_CHECKING:
     from urllib3.connection import HTTPConnection
@@ -69,8 +70,8 @@ def post_webhook(
     resolve: Resolver | None = None,
     ca_certs: str | None = None,
 ) -> Attempt:
-    """POST `body` with `headers` to `url` once. `resolve` defaults to
-    `subscription_targets.resolve_host`; `ca_certs` (a PEM file) replaces the system's trust
+    """POST `body` with `headers` to `url` once. `resolve` defaults to `resolve_host`;
+    `ca_certs` (a PEM file) replaces the system's trust
     store, for a private CA or a test's."""
     target = _target(url, allow_private=allow_private)
     if isinstance(target, Attempt):
@@ -87,6 +88,12 @@ def post_webhook(
         except (OSError, http.client.HTTPException, _urllib3_error()) as error:
             return Attempt(AttemptResult.RETRY, _describe_failure(error, target, deadline))
     return _classify(status, retry_after)
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to (IPv4 and IPv6), as the subscription check resolves."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
 
 
 def parse_retry_after(value: str | None, *, now: datetime) -> float | None:

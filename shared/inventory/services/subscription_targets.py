@@ -25,14 +25,13 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections.abc import Callable, Iterable
 from urllib.parse import SplitResult, urlsplit
 
 from inventory.errors import FieldProblem, InvalidRequestError
+from inventory.rules.public_addresses import Address, Resolver, is_public
 from inventory.rules.subscription_types import Channel
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-Resolver = Callable[[str, int], Iterable[str]]
+__all__ = ["Address", "Resolver", "check_target", "is_public", "is_valid_email", "resolve_host"]
 
 SLACK_HOST = "hooks.slack.com"
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -61,20 +60,6 @@ def is_valid_email(address: str) -> bool:
     if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
         return False
     return bool(_TOP_LABEL.fullmatch(labels[-1]))
-
-
-def is_public(address: Address) -> bool:
-    """Global unicast: what a webhook may be sent to."""
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.is_site_local:  # fec0::/10, deprecated, still routed on some networks
-            return False
-        # An IPv4 address carried inside (mapped, or 6to4's 2002::/16) is judged as itself.
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is not None:
-            address = embedded
-    return address.is_global and not (
-        address.is_multicast or address.is_reserved or address.is_unspecified
-    )
 
 
 def _url(target: str, *, allow_private: bool) -> SplitResult:
