@@ -1,5 +1,6 @@
 """Subscription targets (services/subscription_targets.py) on plain values, with a fake
-resolver: the e-mail syntax, https only, and which addresses a webhook may be sent to."""
+resolver: the e-mail syntax, https only (http too with the flag), and which addresses a
+webhook may be sent to."""
 
 from __future__ import annotations
 
@@ -114,14 +115,21 @@ def test_every_resolved_address_must_be_public() -> None:
         check_target(Channel.WEBHOOK, url, allow_private=False, resolve=resolver())
 
 
-def test_the_flag_skips_the_address_check_but_not_https() -> None:
+def test_the_flag_skips_the_address_check_and_admits_plain_http() -> None:
     def no_dns(host: str, port: int) -> Iterable[str]:
         raise AssertionError("not resolved")
 
-    url = "https://10.0.0.1:8080/hook"
-    assert check_target(Channel.WEBHOOK, url, allow_private=True, resolve=no_dns) == url
-    with pytest.raises(InvalidRequestError):
-        check_target(Channel.WEBHOOK, "http://10.0.0.1/", allow_private=True, resolve=no_dns)
+    for url in ("https://10.0.0.1:8080/hook", "http://10.0.0.1/", "HTTP://localhost:8089/x"):
+        assert check_target(Channel.WEBHOOK, url, allow_private=True, resolve=no_dns) == url
+    with pytest.raises(InvalidRequestError, match=r"https:// or http://"):
+        check_target(Channel.WEBHOOK, "ftp://10.0.0.1/", allow_private=True, resolve=no_dns)
+
+
+def test_plain_http_is_refused_without_the_flag() -> None:
+    with pytest.raises(InvalidRequestError, match=r"^Must be an https:// URL\.$"):
+        check_target(
+            Channel.WEBHOOK, "http://8.8.8.8/hook", allow_private=False, resolve=resolver("8.8.8.8")
+        )
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,11 @@ for URLs, the addresses its host resolves to.
   literals, no internationalised addresses (IDNA domains are accepted in their `xn--` form).
   Whether the mailbox exists is for delivery (SES) to find out.
 * webhook and slack: an absolute `https://` URL with a host, no user or password in it, no
-  fragment; slack's host is hooks.slack.com. Every address the host resolves to
-  (`socket.getaddrinfo`) must be global unicast: private, loopback, link-local (the instance
-  metadata service at 169.254.169.254), shared, reserved, multicast and unspecified addresses
-  are refused, IPv4-mapped IPv6 by the IPv4 address it maps, unless
+  fragment (`http://` too when ALLOW_PRIVATE_WEBHOOK_TARGETS is true: local development's
+  receivers have no certificate); slack's host is hooks.slack.com. Every address the host
+  resolves to (`socket.getaddrinfo`) must be global unicast: private, loopback, link-local
+  (the instance metadata service at 169.254.169.254), shared, reserved, multicast and
+  unspecified addresses are refused, IPv4-mapped IPv6 by the IPv4 address it maps, unless
   ALLOW_PRIVATE_WEBHOOK_TARGETS is true. A host that does not resolve is refused too.
 
 The check at creation is not enough alone: a name may resolve elsewhere later (DNS
@@ -24,14 +25,13 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections.abc import Callable, Iterable
 from urllib.parse import SplitResult, urlsplit
 
 from inventory.errors import FieldProblem, InvalidRequestError
+from inventory.rules.public_addresses import Address, Resolver, is_public
 from inventory.rules.subscription_types import Channel
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-Resolver = Callable[[str, int], Iterable[str]]
+__all__ = ["Address", "Resolver", "check_target", "is_public", "is_valid_email", "resolve_host"]
 
 SLACK_HOST = "hooks.slack.com"
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -62,23 +62,11 @@ def is_valid_email(address: str) -> bool:
     return bool(_TOP_LABEL.fullmatch(labels[-1]))
 
 
-def is_public(address: Address) -> bool:
-    """Global unicast: what a webhook may be sent to."""
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.is_site_local:  # fec0::/10, deprecated, still routed on some networks
-            return False
-        # An IPv4 address carried inside (mapped, or 6to4's 2002::/16) is judged as itself.
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is not None:
-            address = embedded
-    return address.is_global and not (
-        address.is_multicast or address.is_reserved or address.is_unspecified
-    )
-
-
-def _url(target: str) -> SplitResult:
-    if not target.lower().startswith("https://"):
-        raise _refused("Must be an https:// URL.")
+def _url(target: str, *, allow_private: bool) -> SplitResult:
+    if not target.lower().startswith(("https://", "http://") if allow_private else "https://"):
+        raise _refused(
+            "Must be an https:// or http:// URL." if allow_private else "Must be an https:// URL."
+        )
     try:
         parts = urlsplit(target)
         port = parts.port
@@ -119,7 +107,7 @@ def check_target(
             raise _refused("Not an e-mail address (name@example.com).")
         local, domain = target.split("@")
         return f"{local}@{domain.lower()}"
-    parts = _url(target)
+    parts = _url(target, allow_private=allow_private)
     host = str(parts.hostname)
     if channel is Channel.SLACK and host != SLACK_HOST and not allow_private:
         raise _refused(f"A Slack incoming-webhook URL is on {SLACK_HOST}.")
