@@ -119,7 +119,7 @@ def forget_notifications(database_url: str) -> None:
     import psycopg
 
     with psycopg.connect(database_url, autocommit=True) as connection:
-        connection.execute("TRUNCATE notification_episodes, notifications")
+        connection.execute("TRUNCATE notification_deliveries, notification_episodes, notifications")
 
 
 def measure_monitor(

@@ -52,7 +52,7 @@ def _client(service: str, endpoint: str) -> Any:
     import boto3
 
     return boto3.client(
-        service,
+        service,  # type: ignore[call-overload]
         endpoint_url=endpoint,
         region_name=LOCAL_REGION,
         aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "local"),
@@ -86,6 +86,16 @@ def sender() -> str:
     return os.environ.get("NOTIFICATION_SENDER_EMAIL") or LOCAL_SENDER
 
 
+def sent_raw_emails(region: str = LOCAL_REGION) -> list[str]:
+    """Every raw message moto's SES took in this process, oldest first (moto keeps them in
+    its backend; there is no API to read them back)."""
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    sent = ses_backends[DEFAULT_ACCOUNT_ID][region].sent_messages
+    return [raw for m in sent if isinstance(raw := getattr(m, "raw_data", None), str)]
+
+
 def queue_arn(url: str) -> str:
     return f"arn:aws:sqs:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:{url.rsplit('/', 1)[-1]}"
 
@@ -99,19 +109,10 @@ class Outbox:
         self._lock = threading.Lock()
 
     def collect(self) -> list[Path]:
-        from moto.core import DEFAULT_ACCOUNT_ID
-        from moto.ses.models import ses_backends
-
         with self._lock:
-            messages = list(ses_backends[DEFAULT_ACCOUNT_ID][LOCAL_REGION].sent_messages)
+            messages = sent_raw_emails()
             fresh, self._seen = messages[self._seen :], len(messages)
-            written = []
-            for message in fresh:
-                raw = getattr(message, "raw_data", None)
-                if not isinstance(raw, str):
-                    continue
-                written.append(self._write(raw, len(written)))
-            return written
+            return [self._write(raw, index) for index, raw in enumerate(fresh)]
 
     def _write(self, raw: str, index: int) -> Path:
         import email
@@ -223,7 +224,13 @@ class LocalDelivery:
                     sources.append((url, source.batch_size, _invoker(invoke, spec)))
         if not sources:
             return None
-        receiver = WebhookReceiver(port=receiver_port(), echo=echo).start()
+        try:
+            receiver = WebhookReceiver(port=receiver_port(), echo=echo).start()
+        except OSError as error:
+            # Another process holds the port: a receiver elsewhere, and the demo webhook's
+            # deliveries fail (and are retried) until the port is free at a restart.
+            echo(f"  webhook receiver: port {receiver_port()} unavailable ({error.strerror})")
+            receiver = WebhookReceiver(port=0, echo=echo).start()
         outbox = Outbox(echo)
         return cls(receiver, QueuePoller(endpoint, sources, outbox, echo), outbox, echo)
 

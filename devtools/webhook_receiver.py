@@ -258,11 +258,15 @@ def _answer(status: int, behaviour: Behaviour) -> bytes:
 
 
 def _describe(delivery: Delivery) -> str:
+    """One line: what arrived and what it was answered (the body is in `deliveries()`)."""
     body = delivery.body if isinstance(delivery.body, dict) else {}
-    kind = body.get("type", "?")
+    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    about = data.get("title") or (f"{data['count']} notifications" if "count" in data else "")
+    checked = "signature verified" if delivery.timestamp is not None else "unsigned"
     return (
-        f"webhook {delivery.hook}: {kind} id={delivery.webhook_id} attempt={delivery.attempt}"
-        f" -> {delivery.status}\n{json.dumps(delivery.body, indent=2, default=str)}"
+        f"  webhook {delivery.hook}: {body.get('type', '?')} {about!s:.60} "
+        f"(webhook-id {delivery.webhook_id}, attempt {delivery.attempt}, {checked})"
+        f" -> {delivery.status}"
     )
 
 

@@ -31,6 +31,7 @@ from inventory_client.api.availability import (
 from inventory_client.api.health import get_health
 from inventory_client.api.inbox import (
     get_notification,
+    list_notification_deliveries,
     list_notifications,
     mark_notification_read,
     mark_notifications_read,
@@ -57,6 +58,7 @@ from inventory_client.models import (
     Channel,
     CooldownsClearedEnvelope,
     CooldownStatsEnvelope,
+    DeliveryListEnvelope,
     ErrorEnvelope,
     FullCheck,
     HealthStatusEnvelope,
@@ -216,6 +218,16 @@ def drive(base_url: str, cron_token: str, access_token: str) -> list[str]:
     missing = get_notification.sync_detailed(uuid.uuid4(), client=client)
     assert expect(missing, HTTPStatus.NOT_FOUND, ErrorEnvelope).success is False
     seen.append(f"getNotification: {fetched.type_}; unknown id 404")
+
+    owed = list_notification_deliveries.sync_detailed(first.id, client=client)
+    deliveries = expect(owed, HTTPStatus.OK, DeliveryListEnvelope).data
+    # Every notification is owed to the SNS topic at least (no queue here: still pending).
+    assert [(d.channel, d.subscription_id) for d in deliveries if d.channel == "topic"] == [
+        ("topic", None)
+    ]
+    unknown = list_notification_deliveries.sync_detailed(uuid.uuid4(), client=client)
+    assert expect(unknown, HTTPStatus.NOT_FOUND, ErrorEnvelope).success is False
+    seen.append(f"listNotificationDeliveries: {len(deliveries)} owed; unknown id 404")
 
     read = mark_notification_read.sync_detailed(first.id, client=client)
     marked = expect(read, HTTPStatus.OK, InboxItemEnvelope).data

@@ -67,6 +67,7 @@ class MakeRun:
     def __init__(self, state_dir: Path, port: int | None = None) -> None:
         self.state_dir = state_dir
         self.port = port or free_port()
+        self.receiver_port = free_port()  # kept across restarts: the demo webhook's target
         self.url = f"http://127.0.0.1:{self.port}"
         self.lines: list[str] = []  # this launch's stdout so far
         self.process: subprocess.Popen[str] | None = None
@@ -89,6 +90,7 @@ class MakeRun:
             {
                 LOCAL_DIR_VARIABLE: str(self.state_dir),
                 "PORT": str(self.port),
+                "WEBHOOK_RECEIVER_PORT": str(self.receiver_port),
                 "MONITOR_INTERVAL_SECONDS": "3600",
                 "PYTHONUNBUFFERED": "1",
             }

@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import ipaddress
-import re
 import socket
 import ssl
 import threading
@@ -34,12 +33,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from functools import cache
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from inventory.rules.delivery_schedule import parse_retry_after
 from inventory.rules.delivery_types import Attempt, AttemptResult
 from inventory.rules.public_addresses import Resolver, is_public
 
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
 
 MAX_RESPONSE_BYTES = 4096
 USER_AGENT = "inventory-automation-webhooks/1"
-_DELTA_SECONDS = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,23 +92,6 @@ def resolve_host(host: str, port: int) -> list[str]:
     """Every address `host` resolves to (IPv4 and IPv6), as the subscription check resolves."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [str(info[4][0]) for info in infos]
-
-
-def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
-    """The seconds a Retry-After header asks to wait: delta-seconds or an HTTP-date (a date in
-    the past is 0); None when absent or unreadable."""
-    if value is None:
-        return None
-    text = value.strip()
-    if _DELTA_SECONDS.fullmatch(text):
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # "-0000": UTC by RFC 5322
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _target(url: str, *, allow_private: bool) -> _Target | Attempt:
@@ -287,7 +268,7 @@ def _classify(status: int, retry_after: str | None) -> Attempt:
         return Attempt(
             AttemptResult.RETRY,
             f"HTTP {status} from the receiver.",
-            retry_after_seconds=parse_retry_after(retry_after, now=datetime.now(UTC)),
+            retry_after_seconds=parse_retry_after(retry_after, datetime.now(UTC)),
             status_code=status,
         )
     return Attempt(AttemptResult.RETRY, f"HTTP {status} from the receiver.", status_code=status)

@@ -9,9 +9,9 @@ notification, or the digest's sealed notifications), so every retry sends the sa
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from uuid import UUID
 
 from inventory.config import Settings

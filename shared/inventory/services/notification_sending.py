@@ -15,7 +15,7 @@ answered 410 (which disables the subscription).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -115,7 +115,6 @@ def send_deliveries(
     now: datetime,
     *,
     settings: Settings | None = None,
-    clock: Callable[[], datetime] | None = None,
 ) -> SendReport:
     """Send the deliveries among `ids` that are due and nobody else holds. Raises only when
     the database cannot be reached (the queue message is then retried)."""
@@ -143,7 +142,7 @@ def send_deliveries(
         else:
             message = message_for(delivery, carried, settings)
             attempt = _timed(delivery, message, settings)
-            outcomes.append(_outcome(delivery, attempt, clock() if clock else now))
+            outcomes.append(_outcome(delivery, attempt, now))
     if topic:
         attempts = send_to_topic(topic, settings)
         outcomes.extend(_outcome(d, attempts[d.id], now) for d in topic)

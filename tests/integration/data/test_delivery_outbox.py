@@ -63,6 +63,7 @@ def test_the_statement_that_stores_notifications_writes_their_deliveries(
 
 def test_a_rolled_back_notification_owes_nothing(outbox: psycopg.Connection[Any]) -> None:
     add_subscription(outbox)
+
     def write_then_fail() -> None:
         with outbox.transaction():
             insert_notifications(outbox, [draft(1)])

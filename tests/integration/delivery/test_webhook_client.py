@@ -17,7 +17,7 @@ from email.utils import format_datetime
 import pytest
 
 from devtools.webhook_receiver import Behaviour, WebhookReceiver
-from inventory.data.webhook_client import parse_retry_after, post_webhook
+from inventory.data.webhook_client import post_webhook
 from inventory.rules.delivery_types import Attempt, AttemptResult
 from tests.integration.delivery.conftest import TLS_HOST, CertificateFiles, new_secret
 from tests.integration.delivery.conftest import signed_headers as sign
@@ -125,16 +125,6 @@ def test_429_with_an_http_date_retry_after(receiver: WebhookReceiver) -> None:
     assert (attempt.result, attempt.status_code) == (AttemptResult.RETRY, 429)
     assert attempt.retry_after_seconds is not None
     assert 85 <= attempt.retry_after_seconds <= 90
-
-
-def test_retry_after_forms() -> None:
-    now = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
-    assert parse_retry_after(" 30 ", now=now) == 30.0
-    assert parse_retry_after("Thu, 02 Jan 2025 03:05:05 GMT", now=now) == 60.0
-    assert parse_retry_after("Thu, 02 Jan 2025 03:05:05 -0000", now=now) == 60.0
-    assert parse_retry_after("Wed, 01 Jan 2025 00:00:00 GMT", now=now) == 0.0  # past
-    for unreadable in (None, "", "-5", "1.5", "soon", "٣"):
-        assert parse_retry_after(unreadable, now=now) is None
 
 
 def test_another_4xx_is_retried_with_its_status(receiver: WebhookReceiver) -> None:

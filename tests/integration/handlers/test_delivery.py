@@ -19,6 +19,7 @@ import psycopg
 import pytest
 import time_machine
 
+from devtools.local_delivery import sent_raw_emails
 from devtools.webhook_receiver import Behaviour, WebhookReceiver
 from functions.inventory_monitor import app as inventory_monitor
 from functions.notification_deliveries import app as notification_deliveries
@@ -110,15 +111,12 @@ def notification_ids(db: psycopg.Connection[Any]) -> list[Any]:
 
 
 def sent_emails() -> list[email.message.EmailMessage]:
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.ses.models import ses_backends
-
-    backend = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
-    return [
-        email.message_from_string(m.raw_data, policy=email.policy.default)  # type: ignore[misc]
-        for m in backend.sent_messages
-        if hasattr(m, "raw_data")
-    ]
+    messages = []
+    for raw in sent_raw_emails():
+        parsed = email.message_from_string(raw, policy=email.policy.default)
+        assert isinstance(parsed, email.message.EmailMessage)
+        messages.append(parsed)
+    return messages
 
 
 def test_every_notification_reaches_every_subscriber_and_the_topic(

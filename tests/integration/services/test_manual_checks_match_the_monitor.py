@@ -41,7 +41,7 @@ def _stored(db: psycopg.Connection[Any], kind: str) -> list[tuple[Any, ...]]:
 def _monitor_then_forget(db: psycopg.Connection[Any], kind: str) -> list[tuple[Any, ...]]:
     assert run_monitor(NOW).summary.errors == []
     stored = _stored(db, kind)
-    db.execute("TRUNCATE notification_episodes, notifications")
+    db.execute("TRUNCATE notification_deliveries, notification_episodes, notifications")
     get_cooldown_store().clear()
     return stored
 
