@@ -51,6 +51,7 @@ import psycopg
 
 from devtools.bench_availability import availability_spec, measure_availability_handler
 from devtools.bench_coldstarts import measure_cold_starts
+from devtools.bench_delivery import measure_delivery
 from devtools.bench_floor import measure_bare_sql, measure_bare_sql_with_usage
 from devtools.bench_mechanism_pairs import bench_mechanisms_at, render_mechanisms
 from devtools.bench_monitor import WARM_RUNS, measure_episodes, measure_monitor
@@ -68,6 +69,30 @@ from devtools.template import ROOT, Template, load_template
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 DEFAULT_OUTPUT = ROOT / ".bench" / "results.json"
 MECHANISMS_OUTPUT = ROOT / ".bench" / "mechanisms.json"
+DELIVERY_OUTPUT_NAME = "delivery.json"  # beside the results file
+
+
+def render_delivery(figures: dict[str, Any]) -> str:
+    steady, storm = figures["steady"], figures["storm_10000"]
+    lines = ["Delivery (2 subscriptions and the topic; moto's SQS, SES and SNS; a local receiver):"]
+    for count in (20, 10_000):
+        insert = figures[f"insert_{count}_ms"]
+        lines.append(
+            f"  insert of {count:,} notifications: {insert['with_trigger']} ms with the outbox "
+            f"trigger, {insert['without_trigger']} ms without"
+        )
+    lines.append(
+        f"  {steady['deliveries']} deliveries in {steady['queue_messages']} messages: dispatch "
+        f"{steady['dispatch_ms']} ms, sent in {steady['sending_s']} s "
+        f"({steady['deliveries_per_second']}/s, {steady['ms_per_message']} ms per message), "
+        f"{steady['webhooks_verified']} webhooks verified"
+    )
+    lines.append(
+        f"  storm of 10,000: insert {storm['insert_ms']} ms, {storm['deliveries_enqueued']} "
+        f"deliveries enqueued ({storm['dispatch_ms']} ms), sent in {storm['sending_s']} s, "
+        f"{storm['webhook_messages']} webhook message(s)"
+    )
+    return "\n".join(lines)
 
 
 def _status_counts(database_url: str) -> dict[str, int]:
@@ -218,6 +243,12 @@ def run(options: BenchOptions) -> list[dict[str, Any]]:
                 results.append(bench_mechanisms_at(template, services, packages, only=options.only))
             else:
                 results.append(bench_size(template, services, packages, options))
+        if not options.mechanisms:
+            delivery = measure_delivery(services)
+            delivery_output = options.output.parent / DELIVERY_OUTPUT_NAME
+            delivery_output.parent.mkdir(parents=True, exist_ok=True)
+            delivery_output.write_text(json.dumps(delivery, indent=2) + "\n")
+            print(render_delivery(delivery))
         reset_service_state()
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(json.dumps(results, indent=2) + "\n")

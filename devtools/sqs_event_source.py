@@ -9,7 +9,7 @@ an invocation that raises returns the whole batch. Nothing here decides what a d
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ def queue_arn(client: Any, queue_url: str) -> str:
     return str(answer["Attributes"]["QueueArn"])
 
 
-def sqs_event(messages: list[Mapping[str, Any]], arn: str, region: str) -> dict[str, Any]:
+def sqs_event(messages: Sequence[Mapping[str, Any]], arn: str, region: str) -> dict[str, Any]:
     """The event Lambda passes for these received messages."""
     records = []
     for message in messages:

@@ -260,7 +260,8 @@ def _answer(status: int, behaviour: Behaviour) -> bytes:
 def _describe(delivery: Delivery) -> str:
     """One line: what arrived and what it was answered (the body is in `deliveries()`)."""
     body = delivery.body if isinstance(delivery.body, dict) else {}
-    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    found = body.get("data")
+    data: dict[str, Any] = found if isinstance(found, dict) else {}
     about = data.get("title") or (f"{data['count']} notifications" if "count" in data else "")
     checked = "signature verified" if delivery.timestamp is not None else "unsigned"
     return (

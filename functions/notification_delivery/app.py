@@ -9,6 +9,7 @@ retries are not these: they are scheduled in PostgreSQL (services/notification_s
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -18,10 +19,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from inventory.data.delivery_queue import parse_body
+from inventory.errors import InventoryError
+from inventory.failures import describe_failure
 from inventory.observability import logger, metrics
 from inventory.services.notification_sending import send_deliveries
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch that failed whole is reported as such, not raised: SQS retries the same messages
+# either way, and an invocation error would only add a stack trace to the log.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 # A message is not started with less left than one webhook's timeout and the bookkeeping: it
 # fails and comes back, instead of being cut off mid-send by the function's timeout.
 MIN_REMAINING_MS = 25_000
@@ -34,7 +39,16 @@ class OutOfTimeError(Exception):
 def record_handler(record: SQSRecord, context: LambdaContext | None = None) -> None:
     if context is not None and context.get_remaining_time_in_millis() < MIN_REMAINING_MS:
         raise OutOfTimeError("too little time left in this invocation")
-    report = send_deliveries(parse_body(record.body), datetime.now(UTC))
+    try:
+        report = send_deliveries(parse_body(record.body), datetime.now(UTC))
+    except Exception as error:
+        # Retried by SQS after the visibility timeout, then dead-lettered; the rows stay due.
+        extra = {"message_id": record.message_id, "reason": describe_failure(error)}
+        if isinstance(error, InventoryError | psycopg.Error | ValueError):
+            logger.warning("Delivery message not handled", extra=extra)
+        else:  # not a fault we know: its stack trace is what will explain it
+            logger.exception("Delivery message not handled", extra=extra)
+        raise
     logger.info(
         "Delivery message handled",
         extra={

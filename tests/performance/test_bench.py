@@ -128,6 +128,12 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     assert all("error" not in figures for figures in result["cold_starts"].values())
     assert result["monitor_peak_rss_mb"] > 0
     assert result["availability_peak_rss_mb"] > 0
+    delivery = json.loads((tmp_path / bench.DELIVERY_OUTPUT_NAME).read_text())
+    # 200 notifications to two subscribers and the topic, every one sent; a storm is one
+    # webhook message.
+    assert delivery["steady"]["deliveries"] == delivery["steady"]["sent"] == 600
+    assert delivery["steady"]["webhooks_verified"] == 200
+    assert delivery["storm_10000"]["webhook_messages"] == 1
 
 
 @pytest.mark.slow

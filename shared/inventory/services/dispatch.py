@@ -37,7 +37,8 @@ MAX_PER_DISPATCH = 20_000
 
 @dataclass(frozen=True, slots=True)
 class Dispatched:
-    enqueued: int = 0
+    enqueued: int = 0  # deliveries
+    messages: int = 0  # queue messages they went in
     errors: list[str] = field(default_factory=list)
 
 
@@ -84,4 +85,4 @@ def dispatch_due(now: datetime, *, deadline: Deadline | None = None) -> Dispatch
         errors.append(f"dispatched deliveries not marked: {describe_failure(error)}")
     if errors:
         logger.warning("Delivery dispatch incomplete", extra={"errors": errors})
-    return Dispatched(enqueued=len(ids), errors=errors)
+    return Dispatched(enqueued=len(ids), messages=len(sent.taken), errors=errors)
