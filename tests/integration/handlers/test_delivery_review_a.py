@@ -1,0 +1,279 @@
+"""Review A (issue 17): reproductions of the outbox's and the sender's faults found in review.
+
+Each test states what the feature must do; a failing test is a bug in the product code.
+Real PostgreSQL, moto's SQS/SNS/SES over HTTP, the real delivery function.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+import time_machine
+
+from devtools.webhook_receiver import Behaviour, WebhookReceiver
+from functions.notification_delivery import app as notification_delivery
+from inventory.config import get_settings
+from inventory.data.db import reset_connection, run_on_connection
+from inventory.data.delivery_queue import message_body
+from inventory.data.notification_rows import insert_notifications
+from inventory.rules.alert_types import NotificationDraft, NotificationType, Priority, ReferenceType
+from inventory.services.dispatch import dispatch_due
+from tests.support.delivery import DeliveryAws, set_up_delivery, subscribe
+from tests.support.events import FakeLambdaContext
+
+START = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
+
+
+@pytest.fixture
+def aws(
+    db: psycopg.Connection[Any],
+    moto_endpoint: str,
+    cooldown_table: str,
+    service_env: pytest.MonkeyPatch,
+) -> DeliveryAws:
+    return set_up_delivery(moto_endpoint, service_env)
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as running:
+        yield running
+
+
+@contextmanager
+def at(moment: datetime) -> Iterator[None]:
+    with time_machine.travel(moment, tick=False):
+        yield
+
+
+def draft(n: int, priority: Priority = Priority.URGENT) -> NotificationDraft:
+    return NotificationDraft(
+        type=NotificationType.PACKAGE_UNAVAILABLE,
+        priority=priority,
+        reference_type=ReferenceType.PACKAGE,
+        reference_id=uuid.uuid4(),
+        title=f"Package {n} cannot be sold",
+        message=f"Package {n} cannot be sold.",
+    )
+
+
+def webhook(receiver: WebhookReceiver, name: str, **options: Any) -> dict[str, Any]:
+    behaviour = options.pop("behaviour", None)
+    created = subscribe({"channel": "webhook", "target": receiver.url(name), **options})
+    receiver.register(name, created["secret"], behaviour=behaviour)
+    return created
+
+
+def cycle(aws: DeliveryAws, moment: datetime) -> None:
+    """What production does at `moment`: a dispatch (the monitor's), then the queue drained."""
+    with at(moment):
+        dispatch_due(moment)
+        aws.drain()
+
+
+def rows(db: psycopg.Connection[Any], where: str = "TRUE") -> list[dict[str, Any]]:
+    with db.cursor(row_factory=psycopg.rows.dict_row) as cursor:
+        return cursor.execute(
+            f"SELECT * FROM notification_deliveries WHERE {where} ORDER BY created_at, id"
+        ).fetchall()
+
+
+class HurriedContext(FakeLambdaContext):
+    def get_remaining_time_in_millis(self) -> int:
+        return 1_000  # far below MIN_REMAINING_MS (25 s)
+
+
+def sqs_event(ids: list[uuid.UUID]) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": "m-1",
+                "receiptHandle": "r-1",
+                "body": message_body(ids),
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": "x",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+
+
+# F1: functions/notification_delivery/app.py:253. Powertools injects the context only into a
+# record handler whose parameter is named `lambda_context`; this one's is `context`, so it is
+# always None and the MIN_REMAINING_MS guard never fires.
+def test_a_message_is_not_started_with_too_little_of_the_invocation_left(
+    db: psycopg.Connection[Any], aws: DeliveryAws
+) -> None:
+    webhook_id = subscribe({"channel": "email", "target": "manager@bar.example"})["id"]
+    assert webhook_id
+    [notification] = insert_notifications(db, [draft(1)])
+    [delivery] = rows(db, f"notification_id = '{notification}' AND channel = 'email'")
+
+    answer = notification_delivery.lambda_handler(sqs_event([delivery["id"]]), HurriedContext())
+
+    assert answer["batchItemFailures"] == [{"itemIdentifier": "m-1"}], answer
+    [after] = rows(db, f"id = '{delivery['id']}'")
+    assert after["status"] == "pending"  # not sent: there was no time to
+    assert after["lease_until"] is None
+
+
+# F2: migration 0009 (to_topic) + services/delivery_channels.py:105-108. config.py says an
+# unset NOTIFICATION_TOPIC_ARN means "not published", but nothing sets
+# inventory.publish_to_topic = off, so every notification gets a topic row that fails for 24 h
+# (each attempt a DeliveryAttemptsFailed) and then dies (DeliveriesDead alarm).
+def test_without_a_topic_no_topic_delivery_fails(
+    db: psycopg.Connection[Any], aws: DeliveryAws, service_env: pytest.MonkeyPatch
+) -> None:
+    service_env.delenv("NOTIFICATION_TOPIC_ARN")
+    get_settings.cache_clear()
+    reset_connection()
+    run_on_connection(lambda connection: insert_notifications(connection, [draft(1)]))
+
+    cycle(aws, START)
+
+    failing = rows(db, "channel = 'topic' AND status IN ('failed', 'dead')")
+    assert failing == [], [(r["status"], r["last_error"]) for r in failing]
+
+
+# F3: services/notification_sending.py:175 with rules/delivery_schedule.py:76. The 24 h horizon
+# counts from the row's created_at, so a daily digest (digest_minutes 1440, allowed by
+# models/subscriptions.py:38) whose first attempt fails is dead at once: zero retries.
+def test_a_daily_digest_that_fails_once_is_retried(
+    db: psycopg.Connection[Any], aws: DeliveryAws, receiver: WebhookReceiver
+) -> None:
+    webhook(
+        receiver, "daily", mode="digest", digest_minutes=1440, behaviour=Behaviour(fail_first=1)
+    )
+    db.execute("SET inventory.publish_to_topic = off")
+    insert_notifications(db, [draft(1)])
+    [digest] = rows(db, "kind = 'digest'")
+
+    first = digest["due_at"] + timedelta(minutes=1)
+    cycle(aws, first)
+    assert [d.status for d in receiver.deliveries("daily")] == [503]
+
+    [after] = rows(db, "kind = 'digest'")
+    assert (after["status"], after["attempts"]) == ("failed", 1), after["last_error"]
+    cycle(aws, first + timedelta(minutes=2))
+    assert [d.status for d in receiver.deliveries("daily")] == [503, 200]
+
+
+# F4: services/notification_sending.py:222-241. An exception while rendering or sending one
+# delivery (here: its sealed secret no longer opens, e.g. after SUBSCRIPTION_SECRET_KEY changed)
+# escapes send_deliveries after the claim: nothing is recorded, no attempt counts, the 24 h
+# give-up never applies, and the row loops queue -> lease -> DLQ -> sweep forever (for the
+# topic, one such row would also hold back the nine others in its message).
+def test_a_delivery_that_cannot_be_sent_is_given_up_after_its_24_hours(
+    db: psycopg.Connection[Any],
+    aws: DeliveryAws,
+    receiver: WebhookReceiver,
+    service_env: pytest.MonkeyPatch,
+) -> None:
+    webhook(receiver, "poisoned")
+    db.execute("SET inventory.publish_to_topic = off")
+    insert_notifications(db, [draft(1)])
+    service_env.setenv("SUBSCRIPTION_SECRET_KEY", "another-key-0123456789abcdef0123456789abcdef")
+    get_settings.cache_clear()
+
+    moment = START
+    for _ in range(40):  # a day and a bit, in 40-minute steps (leases end, the sweep re-enqueues)
+        cycle(aws, moment)
+        moment += timedelta(minutes=40)
+
+    [row] = rows(db, "kind = 'notification'")
+    assert row["attempts"] > 0 or row["last_error"] is not None, row
+    assert row["status"] == "dead", row
+
+
+# F5: functions/notification_delivery/app.py:243. BatchProcessor's raise_on_entire_batch_failure
+# defaults to True: when the database is down every record fails and the handler raises
+# BatchProcessingError (a stack trace out of the handler, a Lambda error) instead of answering
+# batchItemFailures.
+def test_the_database_down_fails_the_messages_without_raising(
+    db: psycopg.Connection[Any], aws: DeliveryAws, service_env: pytest.MonkeyPatch
+) -> None:
+    service_env.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:9/none")
+    service_env.setenv("DB_DEADLINE_SECONDS", "2")
+    service_env.setenv("DB_STATEMENT_TIMEOUT_MS", "1000")
+    get_settings.cache_clear()
+    reset_connection()
+
+    answer = notification_delivery.lambda_handler(sqs_event([uuid.uuid4()]), FakeLambdaContext())
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+
+
+# Sound (kept as evidence): the storm threshold reaches the trigger through the session option
+# data/db.py sets from DELIVERY_STORM_THRESHOLD (no other test sets anything but the default 20).
+def test_the_storm_threshold_setting_reaches_the_trigger(
+    db: psycopg.Connection[Any], aws: DeliveryAws, service_env: pytest.MonkeyPatch
+) -> None:
+    subscribe({"channel": "email", "target": "manager@bar.example"})
+    service_env.setenv("DELIVERY_STORM_THRESHOLD", "2")
+    get_settings.cache_clear()
+    reset_connection()
+    run_on_connection(
+        lambda connection: insert_notifications(connection, [draft(n) for n in range(3)])
+    )
+
+    assert len(rows(db, "kind = 'digest'")) == 1
+
+
+# F6 (risk): services/notification_sending.py:184-197 with data/notification_deliveries.py:52.
+# The claim seals a digest-mode subscription's open digest even when quiet hours then postpone
+# it; the next notifications open another digest, sealed and postponed in its turn, so the
+# window's end sends one digest per digest_minutes of the night instead of one.
+def test_a_digest_subscription_gets_one_digest_when_its_quiet_hours_end(
+    db: psycopg.Connection[Any], aws: DeliveryAws, receiver: WebhookReceiver
+) -> None:
+    webhook(
+        receiver,
+        "night",
+        mode="digest",
+        digest_minutes=60,
+        quiet_hours={"start": "22:00", "end": "07:00", "time_zone": "UTC"},
+    )
+    db.execute("SET inventory.publish_to_topic = off")
+    night = datetime(2031, 1, 1, 22, 30, tzinfo=UTC)
+    for hour in range(3):  # three notifications, an hour apart, each digest due when looked at
+        insert_notifications(db, [draft(hour)])
+        db.execute(
+            "UPDATE notification_deliveries SET due_at = 'epoch'"
+            " WHERE kind = 'digest' AND sealed_at IS NULL"
+        )
+        cycle(aws, night + timedelta(hours=hour))
+    assert receiver.deliveries("night") == []
+
+    morning = datetime(2031, 1, 2, 7, 0, 1, tzinfo=UTC)
+    cycle(aws, morning)
+    cycle(aws, morning + timedelta(minutes=16))
+    assert len(receiver.deliveries("night")) == 1, [
+        d.body["data"]["count"] for d in receiver.deliveries("night")
+    ]
+
+
+# Sound (evidence; no other test covers the stale path): a message lost after its row was
+# marked enqueued is put on the queue again by a dispatch once 20 minutes have passed, not before.
+def test_a_lost_message_is_enqueued_again_after_twenty_minutes(
+    db: psycopg.Connection[Any], aws: DeliveryAws, receiver: WebhookReceiver
+) -> None:
+    webhook(receiver, "lost")
+    db.execute("SET inventory.publish_to_topic = off")
+    insert_notifications(db, [draft(1)])
+    with at(START):
+        assert dispatch_due(START).enqueued == 1
+    aws.sqs.purge_queue(QueueUrl=aws.queue_url)  # the message is lost
+
+    with at(START + timedelta(minutes=10)):
+        assert dispatch_due(START + timedelta(minutes=10)).enqueued == 0
+    cycle(aws, START + timedelta(minutes=21))
+    assert [d.status for d in receiver.deliveries("lost")] == [200]
