@@ -112,7 +112,9 @@ class Outbox:
         with self._lock:
             messages = sent_raw_emails()
             fresh, self._seen = messages[self._seen :], len(messages)
-            return [self._write(raw, index) for index, raw in enumerate(fresh)]
+            return [
+                self._write(raw, self._seen - len(fresh) + index) for index, raw in enumerate(fresh)
+            ]
 
     def _write(self, raw: str, index: int) -> Path:
         import email
@@ -125,7 +127,9 @@ class Outbox:
         slug = re.sub(r"[^A-Za-z0-9]+", "-", subject).strip("-")[:50] or "message"
         folder = outbox_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{stamp}-{index:03}-{slug}.eml"
+        # Numbered by arrival since the start: two e-mails of one notification, one second apart
+        # or not, are two files.
+        path = folder / f"{stamp}-{index:04}-{slug}.eml"
         path.write_text(raw, encoding="utf-8")
         self._echo(f"  e-mail to {parsed['To']}: {subject}  ({shown(path)})")
         return path
@@ -237,7 +241,9 @@ class LocalDelivery:
     def subscribe_demo(self, request: Request, *, first_start: bool) -> list[str]:
         """On the demo bar's first start, an e-mail and a webhook subscription (the receiver's
         demo hook); on later starts the hook gets its kept secret back. Lines to print."""
-        url = self.receiver.url(DEMO_HOOK)
+        # The configured port's URL even when another process held it at this start: it is the
+        # one every later start listens on.
+        url = f"http://127.0.0.1:{receiver_port()}/hooks/{DEMO_HOOK}"
         secret_file = demo_secret_file()
         if first_start:
             status, answer = request(

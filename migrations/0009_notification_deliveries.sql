@@ -13,6 +13,8 @@
 --   `due_at`), dead (given up). `due_at` 'epoch' (1970): due at once.
 -- * `enqueued_at`: when a writer last put it on the delivery queue (a message lost after that
 --   is put there again once this is old); `lease_until`: a sender holds it until then.
+-- * `first_attempt_at`: its 24 h of retries count from here (a daily digest's first attempt
+--   is a day after the row was written).
 -- The id is the message's stable id: the webhook-id on every retry.
 
 CREATE TABLE notification_deliveries (
@@ -32,6 +34,7 @@ CREATE TABLE notification_deliveries (
     enqueued_at     timestamptz,
     lease_until     timestamptz,
     sent_at         timestamptz,
+    first_attempt_at timestamptz,
     CONSTRAINT notification_deliveries_kind
         CHECK ((kind = 'notification') = (notification_id IS NOT NULL)),
     CONSTRAINT notification_deliveries_topic
@@ -63,7 +66,9 @@ CREATE UNIQUE INDEX uq_notification_deliveries_open_digest
 -- notification unless the writer's session says `inventory.publish_to_topic = off`. A
 -- subscriber owed more than `inventory.delivery_storm_threshold` (default 20) immediate
 -- messages gets one sealed digest instead; a digest-mode subscription's go into its open
--- digest, which concurrent statements share (taken in subscription order).
+-- digest, which concurrent statements share (taken in subscription order). When a
+-- subscription's open digest is sealed (its first attempt), the next notification opens
+-- another.
 CREATE FUNCTION owe_notification_deliveries() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -72,11 +77,22 @@ DECLARE
     to_topic boolean := coalesce(
         nullif(current_setting('inventory.publish_to_topic', true), '')::boolean, true);
 BEGIN
-    WITH owed AS (
+    -- Locked against a concurrent delete (which then waits for this statement): a row found
+    -- here and deleted before the insert below would fail the whole statement on its foreign
+    -- key. A row deleted first is skipped.
+    WITH subscriptions AS MATERIALIZED (
+        SELECT id, channel, mode, digest_minutes, types, min_priority, reference_ids,
+               send_resolved
+        FROM notification_subscriptions
+        WHERE disabled_at IS NULL
+        ORDER BY id
+        FOR KEY SHARE
+    ),
+    owed AS (
         SELECT n.id AS notification_id, s.id AS subscription_id, s.channel, s.mode,
                s.digest_minutes
         FROM new_rows n
-        JOIN notification_subscriptions s ON s.disabled_at IS NULL
+        CROSS JOIN subscriptions s
         LEFT JOIN notification_episodes e ON e.id = n.episode_id AND n.type = 'alert_resolved'
         WHERE CASE
             WHEN n.type = 'alert_resolved' THEN s.send_resolved AND EXISTS (

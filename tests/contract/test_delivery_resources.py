@@ -248,7 +248,12 @@ def test_delivery_function_statements_are_exactly_least_privilege() -> None:
         [
             {"Effect": "Allow", "Action": "sns:Publish", "Resource": TOPIC_ARN},
             {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": QUEUE_ARN},
-            {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": SES_IDENTITY_ARN},
+            # The e-mail goes raw (SES v2 SendEmail, Content.Raw): IAM checks SendRawEmail too.
+            {
+                "Effect": "Allow",
+                "Action": ["ses:SendEmail", "ses:SendRawEmail"],
+                "Resource": SES_IDENTITY_ARN,
+            },
         ],
         key=repr,
     )
@@ -271,7 +276,7 @@ def test_ses_permission_exists_only_with_a_sender_address() -> None:
     assert conditions["HasNotificationSenderIdentity"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "NotificationSenderIdentity"}, ""]}]
     }
-    assert statement["Action"] == "ses:SendEmail"
+    assert statement["Action"] == ["ses:SendEmail", "ses:SendRawEmail"]
     assert without_sender == {"Ref": "AWS::NoValue"}
 
 

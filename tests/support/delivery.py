@@ -32,7 +32,7 @@ class DeliveryAws:
     def drain(self) -> list[sqs_event_source.Polled]:
         """Run the delivery function on every message visible now (as Lambda would)."""
         return sqs_event_source.drain(
-            self.sqs, self.queue_url, notification_delivery.lambda_handler, FakeLambdaContext()
+            self.sqs, self.queue_url, notification_delivery.lambda_handler, delivery_context()
         )
 
     def queued(self) -> int:
@@ -43,6 +43,11 @@ class DeliveryAws:
         return int(attributes["ApproximateNumberOfMessages"]) + int(
             attributes["ApproximateNumberOfMessagesDelayed"]
         )
+
+
+def delivery_context() -> FakeLambdaContext:
+    """The context of a delivery function invocation just started (its timeout is 120 s)."""
+    return FakeLambdaContext(function_name="NotificationDeliveryFunction", remaining_ms=120_000)
 
 
 def reset_clients() -> None:

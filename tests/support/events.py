@@ -72,9 +72,11 @@ class FakeLambdaContext:
     log_group_name: str = "/aws/lambda/test-function"
     log_stream_name: str = "2025/10/21/[$LATEST]abcdef"
     function_version: str = "$LATEST"
+    # As much as a 15 s function has at its start; the delivery function has 120 s.
+    remaining_ms: int = 15_000
 
     def get_remaining_time_in_millis(self) -> int:
-        return 15_000
+        return self.remaining_ms
 
 
 def response_json(response: dict[str, Any]) -> Any:

@@ -84,11 +84,14 @@ def _open(connect_timeout: int) -> Connection:
 
 
 def _session_options(settings: Settings) -> str:
-    # The deliveries trigger (migration 0009) reads the storm threshold from the session of
-    # whichever function writes notifications.
+    # The deliveries trigger (migration 0009) reads these from the session of whichever
+    # function writes notifications: the storm threshold, and whether there is a topic to owe
+    # a delivery to (none: no topic rows, rather than rows failing for a day).
+    topic = "on" if settings.notification_topic_arn else "off"
     return (
         f"-c statement_timeout={settings.db_statement_timeout_ms}"
         f" -c inventory.delivery_storm_threshold={settings.delivery_storm_threshold}"
+        f" -c inventory.publish_to_topic={topic}"
     )
 
 

@@ -12,12 +12,13 @@ How an SES answer becomes an Attempt:
 * RETRY: throttling and the sending quota (TooManyRequests, LimitExceeded), SES's 5xx,
   timeouts and connection failures, and the account's or the configuration's states that an
   operator fixes without the message changing: AccountSuspended, SendingPaused,
-  MailFromDomainNotVerified, a missing configuration set, a missing permission, and any code
-  not named here. The 24 h retry window bounds their cost, and the deliveries list shows why.
+  MailFromDomainNotVerified, an identity not verified yet (MessageRejected "... not
+  verified": the sender, or in the sandbox a recipient, verified after the deploy), a missing
+  configuration set, a missing permission, and any code not named here. The 24 h retry window
+  bounds their cost, and the deliveries list shows why.
 * REFUSED: SES's verdict on this message itself, which resending the same bytes cannot change:
-  MessageRejected (in the SES sandbox: the sender or a recipient is not a verified identity;
-  out of it: content SES will not send) and BadRequest (an address or message SES cannot
-  take). The error says which, in SES's words.
+  any other MessageRejected (content SES will not send) and BadRequest (an address or message
+  SES cannot take). The error says which, in SES's words.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ _READ_TIMEOUT_SECONDS = 5
 _TOTAL_ATTEMPTS = 2
 
 _REFUSED_CODES = frozenset({"MessageRejected", "BadRequestException"})
+# How SES says an identity is not verified ("Email address is not verified. The following
+# identities failed the check…"), and how moto says it.
+_UNVERIFIED_PHRASES = ("not verified", "did not have authority to send")
 _SANDBOX_HINT = (
     " (in the SES sandbox the sender and every recipient must be verified identities;"
     " verify the address or request production access)"
@@ -126,9 +130,10 @@ def _client_error_attempt(error: ClientError) -> Attempt:
     message = str(details.get("Message", "")).strip()
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     said = f"SES {code}: {message}" if message else f"SES {code}"
+    if code == "MessageRejected" and any(p in message.lower() for p in _UNVERIFIED_PHRASES):
+        return Attempt(AttemptResult.RETRY, f"{said}{_SANDBOX_HINT}", status_code=status)
     if code in _REFUSED_CODES:
-        hint = _SANDBOX_HINT if code == "MessageRejected" else ""
-        return Attempt(AttemptResult.REFUSED, f"{said}{hint}", status_code=status)
+        return Attempt(AttemptResult.REFUSED, said, status_code=status)
     return Attempt(AttemptResult.RETRY, said, status_code=status)
 
 

@@ -4,9 +4,12 @@ The rows are written by the notifications' own statements (the migration's trigg
 module only moves them on. Each statement runs alone in autocommit and may run again:
 - `due_for_dispatch` and `mark_enqueued` put due rows on the queue; a row found twice is only
   a second queue message, which the claim turns into nothing;
-- `claim` leases rows to one sender (a lease ends on its own if the sender dies) and seals
-  the digests among them, so the notifications a digest carries are fixed before its first
-  attempt and every retry sends the same message under the same id;
+- `claim` leases rows to one sender (a lease ends on its own if the sender dies);
+- `seal` closes the digests about to be sent to new notifications, so what a digest carries is
+  fixed before its first attempt and every retry sends the same message under the same id. It
+  is a statement of its own, before `digest_items` reads them: a writer adding to the digest
+  holds its row until it commits, and the seal waits for it; a digest held for quiet hours is
+  not sealed and goes on collecting;
 - `record` writes what the attempts made of them, a digest's notifications with it.
 """
 
@@ -44,19 +47,25 @@ _MARK_ENQUEUED = """
     WHERE id = ANY(%(ids)s::uuid[]) AND status IN ('pending', 'failed')
 """
 
-# The UPDATE re-checks each row on its newest version: of two senders, one gets the lease.
+# The UPDATE re-checks each row on its newest version: of two senders, one gets the lease. A
+# digest comes with the most urgent priority among its notifications so far (quiet hours).
 _CLAIM = """
     WITH claimed AS (
         UPDATE notification_deliveries d
-        SET lease_until = %(lease_until)s,
-            sealed_at = CASE WHEN d.kind = 'digest' THEN coalesce(d.sealed_at, %(now)s) END
+        SET lease_until = %(lease_until)s
         WHERE d.id = ANY(%(ids)s::uuid[]) AND d.status IN ('pending', 'failed')
           AND d.digest_id IS NULL AND d.due_at <= %(now)s
           AND (d.lease_until IS NULL OR d.lease_until < %(now)s)
-        RETURNING d.id, d.kind, d.channel, d.attempts, d.created_at, d.notification_id,
-                  d.subscription_id
+        RETURNING d.id, d.kind, d.channel, d.attempts, d.created_at, d.first_attempt_at,
+                  d.notification_id, d.subscription_id
     )
-    SELECT c.id, c.kind, c.channel, c.attempts, c.created_at, c.subscription_id,
+    SELECT c.id, c.kind, c.channel, c.attempts, c.created_at, c.first_attempt_at,
+           c.subscription_id,
+           CASE WHEN c.kind = 'digest' THEN (
+               SELECT (ARRAY['urgent', 'high', 'normal', 'low'])[min(array_position(
+                          ARRAY['urgent', 'high', 'normal', 'low'], item.priority))]
+               FROM notification_deliveries i JOIN notifications item ON item.id = i.notification_id
+               WHERE i.digest_id = c.id) END AS digest_priority,
            s.target, s.quiet_hours, s.disabled_at, s.webhook_secret,
            CASE WHEN s.webhook_secret_previous_expires_at > %(now)s
                 THEN s.webhook_secret_previous END AS webhook_secret_previous,
@@ -68,6 +77,12 @@ _CLAIM = """
     LEFT JOIN notification_subscriptions s ON s.id = c.subscription_id
     LEFT JOIN notifications n ON n.id = c.notification_id
     ORDER BY c.id
+"""
+
+_SEAL = """
+    UPDATE notification_deliveries SET sealed_at = coalesce(sealed_at, %(now)s)
+    WHERE id = ANY(%(ids)s::uuid[]) AND kind = 'digest' AND lease_until = %(lease_until)s
+    RETURNING id
 """
 
 # The most urgent first, then the oldest; `listed` of them per digest, and the count of all.
@@ -103,6 +118,8 @@ _RECORD = """
         UPDATE notification_deliveries d
         SET status = o.status,
             attempts = d.attempts + o.attempted::int,
+            first_attempt_at = CASE WHEN o.attempted THEN coalesce(d.first_attempt_at, %(now)s)
+                                    ELSE d.first_attempt_at END,
             last_error = CASE WHEN o.attempted OR o.status = 'dead' THEN o.error
                               ELSE d.last_error END,
             due_at = coalesce(o.due_at, d.due_at),
@@ -162,12 +179,21 @@ class ClaimedDelivery:
     channel: DeliveryChannel
     attempts: int  # made before this one
     created_at: datetime
+    first_attempt_at: datetime | None
     subscription_id: UUID | None
     target: str | None
     quiet: QuietWindow | None
     subscription_disabled: bool
     sealed_secrets: tuple[bytes, ...]  # the current webhook secret, then the previous one
     notification: MessageNotification | None  # kind notification
+    # A digest: the most urgent priority of what it carries so far (None: it carries nothing).
+    digest_priority: Priority | None = None
+
+    @property
+    def priority(self) -> Priority:
+        if self.notification is not None:
+            return self.notification.priority
+        return self.digest_priority or Priority.LOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +212,8 @@ class Outcome:
     error: str | None = None
     due_at: datetime | None = None  # the next attempt (failed) or the postponed time
     disable_subscription: str | None = None  # the reason, when the receiver asked to be dropped
+    # Dead, but not a failure to alarm on: its subscription was disabled, or asked to be.
+    dropped: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +285,14 @@ def _quiet(value: Any) -> QuietWindow | None:
     )
 
 
+def _priority_or_none(value: str | None) -> Priority | None:
+    return None if value is None else Priority(value)
+
+
+def _utc_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else _utc(moment)
+
+
 def _claimed(row: Mapping[str, Any]) -> ClaimedDelivery:
     secrets = tuple(
         bytes(value)
@@ -270,6 +306,7 @@ def _claimed(row: Mapping[str, Any]) -> ClaimedDelivery:
         channel=DeliveryChannel(row["channel"]),
         attempts=row["attempts"],
         created_at=_utc(row["created_at"]),
+        first_attempt_at=_utc_or_none(row["first_attempt_at"]),
         subscription_id=row["subscription_id"],
         target=row["target"],
         quiet=_quiet(row["quiet_hours"]),
@@ -277,6 +314,7 @@ def _claimed(row: Mapping[str, Any]) -> ClaimedDelivery:
         subscription_disabled=has_subscription and row["disabled_at"] is not None,
         sealed_secrets=secrets,
         notification=None if row["n_id"] is None else message_notification(row, "n_"),
+        digest_priority=Priority(row["digest_priority"]) if row["digest_priority"] else None,
     )
 
 
@@ -287,8 +325,8 @@ def claim(
     now: datetime,
     lease: timedelta,
 ) -> tuple[datetime, list[ClaimedDelivery]]:
-    """Lease the due, unsettled, unleased rows among `ids` until `now + lease` (sealing the
-    digests among them): the lease's end (which `record` must present) and what was won."""
+    """Lease the due, unsettled, unleased rows among `ids` until `now + lease`: the lease's end
+    (which `seal` and `record` must present) and what was won."""
     lease_until = now + lease
     if not ids:
         return lease_until, []
@@ -296,6 +334,23 @@ def claim(
     with connection.cursor(row_factory=dict_row) as cursor:
         cursor.execute(_CLAIM, params)
         return lease_until, [_claimed(row) for row in cursor.fetchall()]
+
+
+def seal(
+    connection: psycopg.Connection[Any],
+    digest_ids: Sequence[UUID],
+    *,
+    now: datetime,
+    lease_until: datetime,
+) -> list[UUID]:
+    """Close these leased digests to new notifications (once: a retry keeps its first seal);
+    the ids sealed."""
+    if not digest_ids:
+        return []
+    params = {"ids": list(digest_ids), "now": now, "lease_until": lease_until}
+    with connection.cursor(row_factory=tuple_row) as cursor:
+        cursor.execute(_SEAL, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def digest_items(

@@ -5,7 +5,8 @@ on.
 Each entry's result is mapped to an Attempt by its id (the delivery's id): Successful entries
 are DELIVERED; a Failed entry is REFUSED when SNS says it is the sender's fault (the entry
 itself is invalid: resending it cannot help) and RETRY otherwise; an entry SNS does not mention
-is RETRY. A call that fails as a whole (throttling, a 5xx, a timeout, no endpoint) makes its
+is RETRY. A message over SNS's 256 KB is REFUSED without a call; batches are cut to stay under
+it. A call that fails as a whole (throttling, a 5xx, a timeout, no endpoint) makes its
 entries RETRY, and the entries after it are not tried (they would wait out the same fault):
 RETRY with the same error.
 """
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sns.type_defs import PublishBatchRequestEntryTypeDef
 
 BATCH_SIZE = 10  # SNS's limit per publish_batch
+# SNS's limit on a whole batch, and so on one message, attributes included (with a margin).
+MAX_BATCH_BYTES = 256 * 1024 - 4 * 1024
 _CONNECT_TIMEOUT_SECONDS = 2
 _READ_TIMEOUT_SECONDS = 5
 _TOTAL_ATTEMPTS = 2
@@ -39,6 +42,28 @@ class TopicMessage:
     type: str
     priority: str
     reference_type: str
+    # What e-mail subscribers of the topic see as the subject; sent only when SNS takes it
+    # (ASCII, one line, under 100 characters), as a refused subject would refuse the message.
+    subject: str | None = None
+
+    @property
+    def size(self) -> int:
+        values = (self.body, self.type, self.priority, self.reference_type, self.subject or "")
+        names = len("type") + len("priority") + len("reference_type") + 3 * len("String")
+        return sum(len(value.encode()) for value in values) + names
+
+
+def _batches(messages: Sequence[TopicMessage]) -> list[list[TopicMessage]]:
+    """Ten to a call at most, and never more bytes than SNS takes in one."""
+    batches: list[list[TopicMessage]] = []
+    size = 0
+    for message in messages:
+        if not batches or len(batches[-1]) == BATCH_SIZE or size + message.size > MAX_BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(message)
+        size += message.size
+    return batches
 
 
 def publish_to_topic(
@@ -51,9 +76,10 @@ def publish_to_topic(
     from botocore.exceptions import BotoCoreError, ClientError
 
     sns = client or sns_client()
-    attempts: dict[str, Attempt] = {}
-    for start in range(0, len(messages), BATCH_SIZE):
-        batch = messages[start : start + BATCH_SIZE]
+    too_large = Attempt(AttemptResult.REFUSED, "too large for SNS (256 KB a message)")
+    attempts = {m.entry_id: too_large for m in messages if m.size > MAX_BATCH_BYTES}
+    batches = _batches([m for m in messages if m.entry_id not in attempts])
+    for index, batch in enumerate(batches):
         try:
             answer = sns.publish_batch(
                 TopicArn=topic_arn, PublishBatchRequestEntries=[_entry(m) for m in batch]
@@ -61,7 +87,8 @@ def publish_to_topic(
         # ValueError: boto3 rejects a malformed AWS_ENDPOINT_URL_SNS when the client is built.
         except (ClientError, BotoCoreError, ValueError) as error:
             failed = Attempt(AttemptResult.RETRY, f"SNS {describe_failure(error)}")
-            return attempts | {message.entry_id: failed for message in messages[start:]}
+            left = [m for later in batches[index:] for m in later]
+            return attempts | {message.entry_id: failed for message in left}
         for success in answer.get("Successful", []):
             attempts[success["Id"]] = Attempt(
                 AttemptResult.DELIVERED, extra={"message_id": success.get("MessageId")}
@@ -98,8 +125,16 @@ def sns_client() -> SNSClient:
     return create_sns_client()
 
 
+def _sendable_subject(subject: str | None) -> str | None:
+    if not subject or len(subject) >= 100 or not subject.isascii():
+        return None
+    if not subject.isprintable() or (not subject[0].isalnum() and subject[0] not in "!?.,:;'\""):
+        return None
+    return subject
+
+
 def _entry(message: TopicMessage) -> PublishBatchRequestEntryTypeDef:
-    return {
+    entry: PublishBatchRequestEntryTypeDef = {
         "Id": message.entry_id,
         "Message": message.body,
         "MessageAttributes": {
@@ -108,3 +143,7 @@ def _entry(message: TopicMessage) -> PublishBatchRequestEntryTypeDef:
             "reference_type": {"DataType": "String", "StringValue": message.reference_type},
         },
     }
+    subject = _sendable_subject(message.subject)
+    if subject is not None:
+        entry["Subject"] = subject
+    return entry

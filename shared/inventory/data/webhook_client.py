@@ -31,12 +31,14 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from inventory.rules.delivery_schedule import parse_retry_after
 from inventory.rules.delivery_types import Attempt, AttemptResult
@@ -75,7 +77,9 @@ def post_webhook(
     if isinstance(target, Attempt):
         return target
     with _Deadline(timeout_seconds) as deadline:
-        addresses = _addresses(target, allow_private=allow_private, resolve=resolve)
+        addresses = _addresses(
+            target, allow_private=allow_private, resolve=resolve, deadline=deadline
+        )
         if isinstance(addresses, Attempt):
             return addresses
         request_headers = _request_headers(target, headers)
@@ -115,11 +119,28 @@ def _target(url: str, *, allow_private: bool) -> _Target | Attempt:
     named = f"[{ascii_host}]" if ":" in ascii_host else ascii_host
     host_header = named if explicit_port is None else f"{named}:{explicit_port}"
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # The request line is ASCII: anything else in the path or query is percent-encoded, as a
+    # browser does (escapes already there stay as they are).
+    path = quote(path, safe="/?&=%:@!$'()*+,;~-._[]")
     return _Target(secure, host, port, host_header, path)
 
 
+# getaddrinfo cannot be interrupted: it runs here, and the attempt stops waiting for it at its
+# deadline (the lookup ends on its own later; a few threads cover the batch's deliveries).
+_RESOLVERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-dns")
+
+
+def _resolve_by(resolve: Resolver, target: _Target, deadline: _Deadline) -> list[str] | Attempt:
+    lookup = _RESOLVERS.submit(lambda: list(resolve(target.host, target.port)))
+    try:
+        return lookup.result(timeout=max(0.0, deadline.remaining()))
+    except FutureTimeoutError:
+        error = f"resolving {target.host} timed out after {deadline.seconds:g} s"
+        return Attempt(AttemptResult.RETRY, error)
+
+
 def _addresses(
-    target: _Target, *, allow_private: bool, resolve: Resolver | None
+    target: _Target, *, allow_private: bool, resolve: Resolver | None, deadline: _Deadline
 ) -> list[str] | Attempt:
     """The addresses to try, in the resolver's order; every one must pass the SSRF rule."""
     try:
@@ -130,7 +151,10 @@ def _addresses(
         texts, judged = [str(literal)], [literal]
     else:
         try:
-            texts = list(dict.fromkeys((resolve or resolve_host)(target.host, target.port)))
+            found = _resolve_by(resolve or resolve_host, target, deadline)
+            if isinstance(found, Attempt):
+                return found
+            texts = list(dict.fromkeys(found))
             # A scope (fe80::1%eth0) stays in the address connected to, not in the one judged.
             judged = [ipaddress.ip_address(text.split("%", 1)[0]) for text in texts]
         except (OSError, UnicodeError, ValueError):

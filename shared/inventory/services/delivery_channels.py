@@ -110,7 +110,7 @@ def send_to_topic(deliveries: Sequence[ClaimedDelivery], settings: Settings) -> 
     messages = []
     for delivery in deliveries:
         assert delivery.notification is not None  # the topic's rows are single notifications
-        _subject, body, attributes = topic_message(delivery.notification, links)
+        subject, body, attributes = topic_message(delivery.notification, links)
         messages.append(
             topic_client.TopicMessage(
                 entry_id=str(delivery.id),
@@ -118,6 +118,7 @@ def send_to_topic(deliveries: Sequence[ClaimedDelivery], settings: Settings) -> 
                 type=attributes["type"],
                 priority=attributes["priority"],
                 reference_type=attributes["reference_type"],
+                subject=subject,
             )
         )
     attempts = topic_client.publish_to_topic(topic_arn, messages)

@@ -1,15 +1,18 @@
 """Sending deliveries (SPEC §10): claim, hold for quiet hours, render, send, record.
 
 Per queue message: one statement claims its deliveries (a lease, so of two senders given the
-same delivery one sends it), one reads the notifications of the digests among them, one
-records every outcome. A delivery recorded as sent is never claimed again. A sender that
-dies after sending but before recording leaves a lease that ends: the delivery is sent again,
-under the same id (the `webhook-id` receivers deduplicate by, the e-mail's Message-ID).
+same delivery one sends it); for the digests about to go, one seals them and one reads their
+notifications; one records every outcome. A delivery recorded as sent is never claimed again.
+A sender that dies after sending but before recording leaves a lease that ends: the delivery
+is sent again, under the same id (the `webhook-id` receivers deduplicate by, the e-mail's
+X-Inventory-Delivery-Id).
 
 Outcomes: sent; failed with its next attempt scheduled (rules/delivery_schedule.py), put back
 on the queue with a delay when that is under SQS's 15 minutes, found by the monitor's dispatch
-otherwise; dead once its 24 h of retries are over, its subscription is disabled, or a webhook
-answered 410 (which disables the subscription).
+otherwise; dead once the 24 h of retries since its first attempt are over, or the receiver
+refused it for good. Dropped (dead, but not a failure to alarm on): its subscription is
+disabled, or a webhook answered 410 (which disables the subscription). An attempt that raised
+is a failed attempt like any other, so it too is retried and given up.
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ from inventory.data.notification_deliveries import (
     claim,
     digest_items,
     record,
+    seal,
 )
 from inventory.observability import logger, metrics
-from inventory.rules.alert_types import Priority
 from inventory.rules.delivery_schedule import next_attempt, quiet_until
 from inventory.rules.delivery_types import (
     Attempt,
@@ -42,7 +45,7 @@ from inventory.rules.delivery_types import (
     DeliveryChannel,
     DeliveryStatus,
 )
-from inventory.services.delivery_channels import Message, message_for, send_message, send_to_topic
+from inventory.services.delivery_channels import message_for, send_message, send_to_topic
 
 # Longer than one message's sending can take (a webhook's 15 s, an e-mail's retries), short
 # enough that a sender that died is replaced soon.
@@ -55,7 +58,8 @@ DIGEST_LISTED = 20
 class SendReport:
     sent: int = 0
     failed: int = 0  # retried later
-    dead: int = 0
+    dead: int = 0  # given up: its retries are over, or refused for good
+    dropped: int = 0  # not sent and never will be: the subscription disabled, 410 Gone
     postponed: int = 0  # quiet hours
     skipped: int = 0  # not ours to send: settled, leased by another sender, not due
     errors: list[str] = field(default_factory=list)
@@ -63,12 +67,6 @@ class SendReport:
 
 def _status_of(delivery: ClaimedDelivery) -> DeliveryStatus:
     return DeliveryStatus.FAILED if delivery.attempts else DeliveryStatus.PENDING
-
-
-def _priority(delivery: ClaimedDelivery, items: DigestItems | None) -> Priority:
-    if delivery.notification is not None:
-        return delivery.notification.priority
-    return items.listed[0].priority if items and items.listed else Priority.LOW
 
 
 def _outcome(delivery: ClaimedDelivery, attempt: Attempt, now: datetime) -> Outcome:
@@ -82,10 +80,13 @@ def _outcome(delivery: ClaimedDelivery, attempt: Attempt, now: datetime) -> Outc
             attempted=True,
             error=f"{attempt.error or reason}; subscription disabled",
             disable_subscription=reason,
+            dropped=True,
         )
     if attempt.result is AttemptResult.REFUSED:
         return Outcome(delivery.id, DeliveryStatus.DEAD, attempted=True, error=attempt.error)
-    due = next_attempt(delivery.created_at, delivery.attempts + 1, now, attempt.retry_after_seconds)
+    # The 24 h count from the first attempt: a daily digest is first due a day after its row.
+    first = delivery.first_attempt_at or now
+    due = next_attempt(first, delivery.attempts + 1, now, attempt.retry_after_seconds)
     if due is None:
         error = f"{attempt.error}; gave up after {delivery.attempts + 1} attempts"
         return Outcome(delivery.id, DeliveryStatus.DEAD, attempted=True, error=error)
@@ -94,17 +95,18 @@ def _outcome(delivery: ClaimedDelivery, attempt: Attempt, now: datetime) -> Outc
     )
 
 
-def _held(delivery: ClaimedDelivery, items: DigestItems | None, now: datetime) -> Outcome | None:
-    """The outcome of a delivery that is not sent now (disabled, quiet hours); None to send."""
+def _held(delivery: ClaimedDelivery, now: datetime) -> Outcome | None:
+    """The outcome of a delivery that is not sent now (disabled, quiet hours); None to send.
+    A digest held for quiet hours stays open: what arrives meanwhile joins it."""
     if delivery.subscription_disabled:
-        return Outcome(
-            delivery.id, DeliveryStatus.DEAD, attempted=False, error="subscription disabled"
-        )
-    if delivery.kind == "digest" and not (items and items.total):
-        # Every notification it carried went (their subscription's rows were deleted).
-        return Outcome(delivery.id, DeliveryStatus.DEAD, attempted=False, error="empty digest")
+        error = "subscription disabled"
+        return Outcome(delivery.id, DeliveryStatus.DEAD, False, error=error, dropped=True)
+    if delivery.kind == "digest" and delivery.digest_priority is None:
+        # It carries nothing (its notifications' rows went with them).
+        error = "empty digest"
+        return Outcome(delivery.id, DeliveryStatus.DEAD, False, error=error, dropped=True)
     if delivery.quiet is not None:
-        until = quiet_until(delivery.quiet, now, _priority(delivery, items))
+        until = quiet_until(delivery.quiet, now, delivery.priority)
         if until is not None:
             return Outcome(delivery.id, _status_of(delivery), attempted=False, due_at=until)
     return None
@@ -122,29 +124,22 @@ def send_deliveries(
     lease_until, claimed = run_on_connection(
         lambda connection: claim(connection, ids, now=now, lease=LEASE)
     )
-    digests = [d.id for d in claimed if d.kind == "digest"]
-    items = (
-        run_on_connection(
-            lambda connection: digest_items(connection, digests, listed=DIGEST_LISTED)
-        )
-        if digests
-        else {}
-    )
     outcomes: list[Outcome] = []
-    topic: list[ClaimedDelivery] = []
+    sending: list[ClaimedDelivery] = []
     for delivery in claimed:
-        carried = items.get(delivery.id)
-        held = _held(delivery, carried, now)
-        if held is not None:
-            outcomes.append(held)
-        elif delivery.channel is DeliveryChannel.TOPIC:
-            topic.append(delivery)
+        held = _held(delivery, now)
+        if held is None:
+            sending.append(delivery)
         else:
-            message = message_for(delivery, carried, settings)
-            attempt = _timed(delivery, message, settings)
+            outcomes.append(held)
+    items = _sealed_items([d.id for d in sending if d.kind == "digest"], now, lease_until)
+    topic = [d for d in sending if d.channel is DeliveryChannel.TOPIC]
+    for delivery in sending:
+        if delivery.channel is not DeliveryChannel.TOPIC:
+            attempt = _attempt(delivery, items.get(delivery.id), settings)
             outcomes.append(_outcome(delivery, attempt, now))
     if topic:
-        attempts = send_to_topic(topic, settings)
+        attempts = _topic_attempts(topic, settings)
         outcomes.extend(_outcome(d, attempts[d.id], now) for d in topic)
     enqueued = _requeue_soon(outcomes, now, settings)
     run_on_connection(
@@ -157,9 +152,36 @@ def send_deliveries(
     return report
 
 
-def _timed(delivery: ClaimedDelivery, message: Message, settings: Settings) -> Attempt:
+def _sealed_items(
+    digest_ids: list[UUID], now: datetime, lease_until: datetime
+) -> dict[UUID, DigestItems]:
+    """Seal the digests about to go, then read what they carry (a statement of its own: it
+    sees every notification a writer added before the seal)."""
+    if not digest_ids:
+        return {}
+    sealed = run_on_connection(
+        lambda connection: seal(connection, digest_ids, now=now, lease_until=lease_until)
+    )
+    return run_on_connection(
+        lambda connection: digest_items(connection, sealed, listed=DIGEST_LISTED)
+    )
+
+
+def _failed_attempt(delivery_ids: Sequence[UUID], error: Exception) -> Attempt:
+    # A bug, or a secret that no longer opens: recorded and retried like any failed attempt,
+    # so it is given up after its 24 h instead of coming back forever.
+    logger.exception(
+        "Delivery attempt raised", extra={"delivery_ids": [str(i) for i in delivery_ids]}
+    )
+    return Attempt(AttemptResult.RETRY, error=f"the attempt raised {type(error).__name__}")
+
+
+def _attempt(delivery: ClaimedDelivery, items: DigestItems | None, settings: Settings) -> Attempt:
     started = time.perf_counter()
-    attempt = send_message(delivery, message, settings)
+    try:
+        attempt = send_message(delivery, message_for(delivery, items, settings), settings)
+    except Exception as error:  # noqa: BLE001 (recorded as the attempt's failure)
+        attempt = _failed_attempt([delivery.id], error)
     logger.info(
         "Delivery attempted",
         extra={
@@ -172,6 +194,14 @@ def _timed(delivery: ClaimedDelivery, message: Message, settings: Settings) -> A
         },
     )
     return attempt
+
+
+def _topic_attempts(deliveries: list[ClaimedDelivery], settings: Settings) -> dict[UUID, Attempt]:
+    try:
+        return send_to_topic(deliveries, settings)
+    except Exception as error:  # noqa: BLE001 (recorded as each attempt's failure)
+        failed = _failed_attempt([d.id for d in deliveries], error)
+        return {d.id: failed for d in deliveries}
 
 
 def _requeue_soon(outcomes: Sequence[Outcome], now: datetime, settings: Settings) -> set[UUID]:
@@ -218,6 +248,7 @@ def _record_metrics(report: SendReport) -> None:
         "DeliveriesSent": report.sent,
         "DeliveryAttemptsFailed": report.failed,
         "DeliveriesDead": report.dead,
+        "DeliveriesDropped": report.dropped,
         "DeliveriesPostponed": report.postponed,
     }
     for name, value in counts.items():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -113,7 +113,7 @@ def test_notifications_are_published_in_batches_with_attributes_to_filter_on(
         }
 
 
-def test_an_entry_sns_refuses_is_refused_alone(topic: Subscribed) -> None:
+def test_a_message_over_snss_limit_is_refused_alone(topic: Subscribed) -> None:
     fine, too_long = notification("high"), notification("urgent", size=300_000)
 
     attempts = publish_to_topic(topic.topic_arn, [fine, too_long], client=topic.sns)
@@ -121,9 +121,24 @@ def test_an_entry_sns_refuses_is_refused_alone(topic: Subscribed) -> None:
     assert attempts[fine.entry_id].result is AttemptResult.DELIVERED
     refused = attempts[too_long.entry_id]
     assert refused.result is AttemptResult.REFUSED
-    assert refused.error is not None
-    assert refused.error.startswith("SNS InvalidParameter: ")
+    assert refused.error == "too large for SNS (256 KB a message)"
     assert len(received(topic)) == 1
+
+
+def test_batches_are_cut_to_stay_under_snss_limit_and_carry_their_subject(
+    topic: Subscribed,
+) -> None:
+    # Ten of 60 KB each are 600 KB: one call would be refused whole.
+    messages = [
+        replace(notification("urgent", size=60_000), subject=f"Urgent: Package {n} cannot be sold")
+        for n in range(10)
+    ]
+    messages.append(replace(notification("urgent"), subject="Caf\u00e9 cannot be sold"))
+
+    attempts = publish_to_topic(topic.topic_arn, messages, client=topic.sns)
+
+    assert {a.result for a in attempts.values()} == {AttemptResult.DELIVERED}
+    assert len(received(topic)) == 11
 
 
 def test_a_failed_call_retries_every_entry(topic: Subscribed) -> None:

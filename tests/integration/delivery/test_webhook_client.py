@@ -424,3 +424,32 @@ def test_tls_to_a_plain_http_receiver_is_retried(receiver: WebhookReceiver) -> N
 
     assert attempt.result is AttemptResult.RETRY
     assert attempt.error == f"TLS with 127.0.0.1:{receiver.port} failed: WRONG_VERSION_NUMBER"
+
+
+def test_a_url_with_a_non_ascii_path_is_sent_percent_encoded(receiver: WebhookReceiver) -> None:
+    # The subscription check accepts any printable URL; the request line is ASCII.
+    receiver.register_unsigned("caf%C3%A9")
+    url = f"http://127.0.0.1:{receiver.port}/hooks/caf\u00e9"
+
+    attempt = post_webhook(url, b"{}", {}, allow_private=True, timeout_seconds=3)
+
+    assert attempt.result is AttemptResult.DELIVERED
+    assert len(receiver.deliveries("caf%C3%A9")) == 1
+
+
+def test_name_resolution_counts_against_the_attempts_deadline(receiver: WebhookReceiver) -> None:
+    url = receiver.register_unsigned("slow-dns").replace("127.0.0.1", "slow.example")
+
+    def slow_resolver(host: str, port: int) -> list[str]:
+        time.sleep(2)
+        return ["127.0.0.1"]
+
+    started = time.monotonic()
+    attempt = post_webhook(
+        url, b"{}", {}, allow_private=True, timeout_seconds=0.5, resolve=slow_resolver
+    )
+
+    assert time.monotonic() - started < 1.5
+    assert attempt.result is AttemptResult.RETRY
+    assert attempt.error == "resolving slow.example timed out after 0.5 s"
+    assert receiver.deliveries("slow-dns") == []

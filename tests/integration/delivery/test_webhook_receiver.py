@@ -61,8 +61,10 @@ def test_echo_tells_what_arrived() -> None:
         body = b'{"type": "notification.resolved"}'
         post(url, body, signed_headers(secret, "d-9", body))
 
-    assert len(lines) == 1
-    assert lines[0].startswith("webhook shop: notification.resolved id=d-9 attempt=1 -> 200")
+    assert lines == [
+        "  webhook shop: notification.resolved  (webhook-id d-9, attempt 1, signature verified)"
+        " -> 200"
+    ]
 
 
 def test_a_malformed_secret_fails_at_registration(receiver: WebhookReceiver) -> None:

@@ -20,8 +20,7 @@ from inventory.data import delivery_queue
 from inventory.data.notification_rows import insert_notifications
 from inventory.rules.alert_types import NotificationDraft, NotificationType, Priority, ReferenceType
 from inventory.services.dispatch import dispatch_due
-from tests.support.delivery import DeliveryAws, set_up_delivery, subscribe
-from tests.support.events import FakeLambdaContext
+from tests.support.delivery import DeliveryAws, delivery_context, set_up_delivery, subscribe
 
 NOW = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
 
@@ -78,7 +77,7 @@ def handle(ids: list[UUID], at: datetime = NOW) -> dict[str, Any]:
         messages, "arn:aws:sqs:us-east-1:123456789012:q", "us-east-1"
     )
     with time_machine.travel(at, tick=False):
-        result: dict[str, Any] = notification_delivery.lambda_handler(event, FakeLambdaContext())
+        result: dict[str, Any] = notification_delivery.lambda_handler(event, delivery_context())
     return result
 
 

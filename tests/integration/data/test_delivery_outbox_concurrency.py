@@ -1,5 +1,5 @@
-"""Review A (issue 17): the outbox trigger and the sender's claim under concurrent writers,
-against a real PostgreSQL (two connections, one held open on purpose)."""
+"""The outbox trigger and the sender's claim and seal under concurrent writers, against a real
+PostgreSQL (two connections, one held open on purpose)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from inventory.data.notification_deliveries import claim, digest_items
+from inventory.data.notification_deliveries import claim, digest_items, seal
 from inventory.data.notification_rows import insert_notifications
 from inventory.rules.alert_types import NotificationDraft, NotificationType, Priority, ReferenceType
 from tests.support.subscriptions import add_subscription, deliveries
@@ -44,9 +44,8 @@ def other(database_url: str) -> psycopg.Connection[Any]:
     return connection
 
 
-# Sound (evidence): a writer adding to the open digest holds its row (ON CONFLICT DO UPDATE)
-# until it commits, so a sender's claim waits and then seals a digest that has the writer's
-# item; nothing added to a digest is lost by a concurrent seal.
+# A writer adding to the open digest holds its row until it commits: the sender's claim and
+# seal wait for it, so the digest sealed carries the writer's notification.
 def test_a_seal_waits_for_the_writer_adding_to_the_open_digest(
     outbox: psycopg.Connection[Any], database_url: str
 ) -> None:
@@ -62,8 +61,10 @@ def test_a_seal_waits_for_the_writer_adding_to_the_open_digest(
 
     def sender() -> None:
         with psycopg.connect(database_url, autocommit=True) as connection:
-            _, won = claim(connection, [digest], now=datetime.now(UTC), lease=timedelta(minutes=3))
+            now = datetime.now(UTC)
+            lease_until, won = claim(connection, [digest], now=now, lease=timedelta(minutes=3))
             claimed.extend(won)
+            seal(connection, [digest], now=now, lease_until=lease_until)
             claimed.append(digest_items(connection, [digest], listed=20)[digest].total)
 
     thread = threading.Thread(target=sender)
@@ -76,10 +77,8 @@ def test_a_seal_waits_for_the_writer_adding_to_the_open_digest(
     writer.close()
 
 
-# F7 (risk): migration 0009's item rows reference notification_subscriptions. A subscription
-# deleted (DELETE /api/notification-subscriptions/{id}) while a writer's statement runs makes
-# the WRITER's insert of notifications fail with a foreign-key violation: the monitor run's
-# notifications (or a resolution, a manual check) are lost for that run because of the outbox.
+# A subscription deleted while a writer's statement runs waits for it (the trigger locks
+# the subscriptions it reads) instead of failing the writer's notifications on a foreign key.
 def test_deleting_a_subscription_does_not_fail_a_concurrent_writer_of_notifications(
     outbox: psycopg.Connection[Any], database_url: str
 ) -> None:

@@ -1,4 +1,5 @@
-"""Review B (issue 17): `make run`'s delivery tooling (devtools/local_delivery.py)."""
+"""`make run`'s delivery tooling (devtools/local_delivery.py): the demo webhook's port and
+the `.eml` outbox."""
 
 from __future__ import annotations
 
@@ -21,11 +22,8 @@ def _template() -> Any:
 def test_the_demo_webhook_is_subscribed_at_the_configured_port_even_when_it_is_busy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On a first start whose WEBHOOK_RECEIVER_PORT is taken, the receiver falls back to a
-    random port and the demo subscription is created for THAT port: every later start (a new
-    random port, or the configured one once free) sends the demo's webhooks to a port nobody
-    listens on, for good. Expected: the subscription names the configured port (or the start
-    fails loudly)."""
+    """A first start whose WEBHOOK_RECEIVER_PORT is taken still subscribes the configured port
+    (the receiver listens elsewhere this time): the port every later start listens on."""
     monkeypatch.setenv("INVENTORY_LOCAL_DIR", str(tmp_path))
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
@@ -58,9 +56,8 @@ def test_the_demo_webhook_is_subscribed_at_the_configured_port_even_when_it_is_b
 def test_two_emails_with_the_same_subject_in_one_second_are_two_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Outbox names a file by second, index within one collect() and subject: two collects in
-    the same second (one per polled batch) with the same subject (two e-mail subscribers of
-    one notification) write the same path, and the second overwrites the first."""
+    """Two collects in one second (one per polled batch) of e-mails with one subject (two
+    e-mail subscribers of one notification) are two files, not one overwritten."""
     monkeypatch.setenv("INVENTORY_LOCAL_DIR", str(tmp_path))
     raw = "Subject: Urgent: Mojito cannot be sold\r\nTo: {to}\r\n\r\nbody\r\n"
     inbox: list[str] = []

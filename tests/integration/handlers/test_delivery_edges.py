@@ -1,7 +1,8 @@
-"""Review A (issue 17): reproductions of the outbox's and the sender's faults found in review.
+"""Delivery's edges, each once a defect found by review (issue 17): the invocation's time, no
+topic, a daily digest's retries, an attempt that raises, the database down, the storm
+threshold's setting, quiet hours over a digest, a lost queue message.
 
-Each test states what the feature must do; a failing test is a bug in the product code.
-Real PostgreSQL, moto's SQS/SNS/SES over HTTP, the real delivery function.
+Real PostgreSQL, moto's SQS/SNS/SES over HTTP, the real delivery function fed SQS's event.
 """
 
 from __future__ import annotations
@@ -107,9 +108,9 @@ def sqs_event(ids: list[uuid.UUID]) -> dict[str, Any]:
     }
 
 
-# F1: functions/notification_delivery/app.py:253. Powertools injects the context only into a
-# record handler whose parameter is named `lambda_context`; this one's is `context`, so it is
-# always None and the MIN_REMAINING_MS guard never fires.
+# A message is not started with too little of the invocation left (Powertools passes the
+# context only to a parameter named `lambda_context`): it comes back instead of being cut off
+# between a receiver's answer and the record.
 def test_a_message_is_not_started_with_too_little_of_the_invocation_left(
     db: psycopg.Connection[Any], aws: DeliveryAws
 ) -> None:
@@ -126,10 +127,8 @@ def test_a_message_is_not_started_with_too_little_of_the_invocation_left(
     assert after["lease_until"] is None
 
 
-# F2: migration 0009 (to_topic) + services/delivery_channels.py:105-108. config.py says an
-# unset NOTIFICATION_TOPIC_ARN means "not published", but nothing sets
-# inventory.publish_to_topic = off, so every notification gets a topic row that fails for 24 h
-# (each attempt a DeliveryAttemptsFailed) and then dies (DeliveriesDead alarm).
+# Without a topic (NOTIFICATION_TOPIC_ARN unset) no topic row is owed, rather than rows
+# failing for a day and alarming.
 def test_without_a_topic_no_topic_delivery_fails(
     db: psycopg.Connection[Any], aws: DeliveryAws, service_env: pytest.MonkeyPatch
 ) -> None:
@@ -144,9 +143,8 @@ def test_without_a_topic_no_topic_delivery_fails(
     assert failing == [], [(r["status"], r["last_error"]) for r in failing]
 
 
-# F3: services/notification_sending.py:175 with rules/delivery_schedule.py:76. The 24 h horizon
-# counts from the row's created_at, so a daily digest (digest_minutes 1440, allowed by
-# models/subscriptions.py:38) whose first attempt fails is dead at once: zero retries.
+# The 24 h of retries count from the first attempt: a daily digest (digest_minutes 1440)
+# whose first attempt fails is retried, not dead at once.
 def test_a_daily_digest_that_fails_once_is_retried(
     db: psycopg.Connection[Any], aws: DeliveryAws, receiver: WebhookReceiver
 ) -> None:
@@ -167,11 +165,9 @@ def test_a_daily_digest_that_fails_once_is_retried(
     assert [d.status for d in receiver.deliveries("daily")] == [503, 200]
 
 
-# F4: services/notification_sending.py:222-241. An exception while rendering or sending one
-# delivery (here: its sealed secret no longer opens, e.g. after SUBSCRIPTION_SECRET_KEY changed)
-# escapes send_deliveries after the claim: nothing is recorded, no attempt counts, the 24 h
-# give-up never applies, and the row loops queue -> lease -> DLQ -> sweep forever (for the
-# topic, one such row would also hold back the nine others in its message).
+# An attempt that raises (here: its sealed secret no longer opens, after
+# SUBSCRIPTION_SECRET_KEY changed) is a failed attempt: recorded, retried, given up after its
+# 24 h, instead of coming back forever.
 def test_a_delivery_that_cannot_be_sent_is_given_up_after_its_24_hours(
     db: psycopg.Connection[Any],
     aws: DeliveryAws,
@@ -194,10 +190,7 @@ def test_a_delivery_that_cannot_be_sent_is_given_up_after_its_24_hours(
     assert row["status"] == "dead", row
 
 
-# F5: functions/notification_delivery/app.py:243. BatchProcessor's raise_on_entire_batch_failure
-# defaults to True: when the database is down every record fails and the handler raises
-# BatchProcessingError (a stack trace out of the handler, a Lambda error) instead of answering
-# batchItemFailures.
+# The database down fails the messages (batchItemFailures), not the function.
 def test_the_database_down_fails_the_messages_without_raising(
     db: psycopg.Connection[Any], aws: DeliveryAws, service_env: pytest.MonkeyPatch
 ) -> None:
@@ -212,8 +205,8 @@ def test_the_database_down_fails_the_messages_without_raising(
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
 
 
-# Sound (kept as evidence): the storm threshold reaches the trigger through the session option
-# data/db.py sets from DELIVERY_STORM_THRESHOLD (no other test sets anything but the default 20).
+# The storm threshold reaches the trigger through the session option data/db.py sets from
+# DELIVERY_STORM_THRESHOLD.
 def test_the_storm_threshold_setting_reaches_the_trigger(
     db: psycopg.Connection[Any], aws: DeliveryAws, service_env: pytest.MonkeyPatch
 ) -> None:
@@ -228,10 +221,8 @@ def test_the_storm_threshold_setting_reaches_the_trigger(
     assert len(rows(db, "kind = 'digest'")) == 1
 
 
-# F6 (risk): services/notification_sending.py:184-197 with data/notification_deliveries.py:52.
-# The claim seals a digest-mode subscription's open digest even when quiet hours then postpone
-# it; the next notifications open another digest, sealed and postponed in its turn, so the
-# window's end sends one digest per digest_minutes of the night instead of one.
+# A digest held for quiet hours stays open: the night's notifications join it, and one
+# digest goes when the window ends.
 def test_a_digest_subscription_gets_one_digest_when_its_quiet_hours_end(
     db: psycopg.Connection[Any], aws: DeliveryAws, receiver: WebhookReceiver
 ) -> None:
@@ -261,8 +252,8 @@ def test_a_digest_subscription_gets_one_digest_when_its_quiet_hours_end(
     ]
 
 
-# Sound (evidence; no other test covers the stale path): a message lost after its row was
-# marked enqueued is put on the queue again by a dispatch once 20 minutes have passed, not before.
+# A message lost after its row was marked enqueued is put on the queue again by a dispatch
+# once 20 minutes have passed, not before.
 def test_a_lost_message_is_enqueued_again_after_twenty_minutes(
     db: psycopg.Connection[Any], aws: DeliveryAws, receiver: WebhookReceiver
 ) -> None:
