@@ -360,3 +360,25 @@ def test_the_topic_carries_attributes_subscribers_filter_on(
         assert attributes["type"] == "package_unavailable"
         assert attributes["reference_type"] == "package"
         assert json.loads(message["Body"])["data"]["title"].startswith("Margarita")
+
+
+def test_a_slack_subscription_gets_a_slack_body_unsigned(
+    bar: psycopg.Connection[Any], aws: DeliveryAws, receiver: WebhookReceiver
+) -> None:
+    # Locally (ALLOW_PRIVATE_WEBHOOK_TARGETS) a Slack target may be the receiver's; in AWS it
+    # is on hooks.slack.com.
+    created = subscribe(
+        {"channel": "slack", "target": receiver.url("slack"), "types": ["package_unavailable"]}
+    )
+    assert created.get("secret") is None  # Slack checks no signature
+    receiver.register_unsigned("slack")
+    sell_out(bar, LIMES)
+
+    monitor_at(START)
+    drain_at(aws, START)
+
+    [posted] = receiver.deliveries("slack")
+    assert "webhook-signature" not in posted.headers
+    assert "Margarita" in posted.body["text"]
+    assert posted.body["blocks"][0]["type"] == "header"
+    assert any("Limes" in json.dumps(block) for block in posted.body["blocks"])

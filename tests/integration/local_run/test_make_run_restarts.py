@@ -60,6 +60,15 @@ def test_restarting_make_run_sends_no_notification_twice_and_keeps_the_cooldowns
     assert notifications == sent + resolved
     # Each resolved episode's cooldown was released: a new outage would alert at once.
     assert stats["total_entries"] == sent - resolved
+    # Delivered as in AWS: the first run's storm as one digest to the demo webhook (its
+    # signature verified by the local receiver), the resolution after it, and e-mails in the
+    # outbox.
+    output = first.output()
+    assert "webhook demo: notification.digest" in output
+    assert "webhook demo: notification.resolved" in output
+    assert "-> 401" not in output
+    emails = sorted((make_run.state_dir / "outbox").glob("*.eml"))
+    assert len(emails) == 2, output
     first.signal(signal.SIGTERM)  # a supervisor's stop
     assert_everything_stopped(first, endpoints(first))
 
@@ -67,6 +76,7 @@ def test_restarting_make_run_sends_no_notification_twice_and_keeps_the_cooldowns
         run = make_run.start()
         assert run.sent_at_start() == 0, run.output()
         assert "No new notifications" in run.output()
+        assert "webhook demo:" not in run.output()  # nothing delivered twice
         assert run.notification_count() == notifications
         assert run.cooldown_stats() == stats
         return run
