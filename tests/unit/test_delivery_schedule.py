@@ -254,6 +254,16 @@ instants = st.one_of(
 )
 
 
+def test_windows_whose_gap_the_clocks_skip_join() -> None:
+    # 02:01 to 02:00 in Paris: the minute between falls in the spring-forward jump of
+    # 29 March 2026 (02:00 CET -> 03:00 CEST, 01:00 UTC), so one window ends as the next begins.
+    quiet = QuietWindow(time(2, 1), time(2, 0), "Europe/Paris")
+
+    assert quiet_until(quiet, utc("2026-03-29T00:30"), Priority.HIGH) == utc("2026-03-29T01:00")
+    assert quiet_until(quiet, utc("2026-03-29T01:00"), Priority.HIGH) == utc("2026-03-30T00:00")
+    assert quiet_until(quiet, utc("2026-03-30T00:00"), Priority.HIGH) is None
+
+
 def _inside(clock: time, start: time, end: time) -> bool:
     return start <= clock < end if start < end else clock >= start or clock < end
 
@@ -272,5 +282,11 @@ def test_quiet_hours_match_the_wall_clock(now: datetime, start: time, end: time,
     if until is not None:
         assert now < until <= now + timedelta(hours=25)
         assert until.tzinfo is UTC
-        assert quiet_until(quiet, until, Priority.HIGH) is None
+        again = quiet_until(quiet, until, Priority.HIGH)
+        if again is not None:
+            # A window's end is the next one's start only when the minutes between them do
+            # not exist that day (both fall in a spring-forward jump): the windows join.
+            before = (until - timedelta(seconds=1)).astimezone(ZoneInfo(zone)).utcoffset()
+            assert before != until.astimezone(ZoneInfo(zone)).utcoffset(), (until, again)
+            assert again > until
         assert quiet_until(quiet, now + (until - now) / 2, Priority.HIGH) == until
