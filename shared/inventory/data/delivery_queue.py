@@ -15,6 +15,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from inventory.data.aws_clients import fail_fast_config
 from inventory.deadline import Deadline
 from inventory.failures import describe_failure
 
@@ -34,12 +35,11 @@ _TOTAL_ATTEMPTS = 3
 def _client() -> SQSClient:
     # Imported here: boto3 is a large part of a cold start. boto3 reads AWS_ENDPOINT_URL_SQS.
     import boto3
-    from botocore.config import Config
 
-    config = Config(
-        connect_timeout=_CONNECT_TIMEOUT_SECONDS,
-        read_timeout=_READ_TIMEOUT_SECONDS,
-        retries={"total_max_attempts": _TOTAL_ATTEMPTS, "mode": "standard"},
+    config = fail_fast_config(
+        connect_seconds=_CONNECT_TIMEOUT_SECONDS,
+        read_seconds=_READ_TIMEOUT_SECONDS,
+        attempts=_TOTAL_ATTEMPTS,
     )
     return boto3.client("sqs", config=config)
 

@@ -32,6 +32,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from inventory.data.aws_clients import fail_fast_config
 from inventory.rules.delivery_types import Attempt, AttemptResult
 
 if TYPE_CHECKING:
@@ -108,12 +109,11 @@ def create_sesv2_client() -> SESV2Client:
     AWS_ENDPOINT_URL) itself."""
     # Imported here: boto3 is a large part of a cold start and only senders need it.
     import boto3
-    from botocore.config import Config
 
-    config = Config(
-        connect_timeout=_CONNECT_TIMEOUT_SECONDS,
-        read_timeout=_READ_TIMEOUT_SECONDS,
-        retries={"total_max_attempts": _TOTAL_ATTEMPTS, "mode": "standard"},
+    config = fail_fast_config(
+        connect_seconds=_CONNECT_TIMEOUT_SECONDS,
+        read_seconds=_READ_TIMEOUT_SECONDS,
+        attempts=_TOTAL_ATTEMPTS,
     )
     return boto3.client("sesv2", config=config)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
+from inventory.data.aws_clients import fail_fast_config
 from inventory.failures import describe_failure
 from inventory.rules.delivery_types import Attempt, AttemptResult
 
@@ -109,12 +110,11 @@ def create_sns_client() -> SNSClient:
     itself."""
     # Imported here: boto3 is a large part of a cold start and only the delivery needs it.
     import boto3
-    from botocore.config import Config
 
-    config = Config(
-        connect_timeout=_CONNECT_TIMEOUT_SECONDS,
-        read_timeout=_READ_TIMEOUT_SECONDS,
-        retries={"total_max_attempts": _TOTAL_ATTEMPTS, "mode": "standard"},
+    config = fail_fast_config(
+        connect_seconds=_CONNECT_TIMEOUT_SECONDS,
+        read_seconds=_READ_TIMEOUT_SECONDS,
+        attempts=_TOTAL_ATTEMPTS,
     )
     return boto3.client("sns", config=config)
 

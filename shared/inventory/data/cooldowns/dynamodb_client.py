@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from inventory.data.aws_clients import fail_fast_config
 from inventory.failures import describe_failure
 
 if TYPE_CHECKING:
@@ -69,12 +70,11 @@ def create_dynamodb_client() -> DynamoDBClient:
     """A DynamoDB client that fails fast; boto3 reads AWS_ENDPOINT_URL_DYNAMODB itself."""
     # Imported here: boto3 is a large part of a cold start and only cooldown users need it.
     import boto3
-    from botocore.config import Config
 
-    config = Config(
-        connect_timeout=_CONNECT_TIMEOUT_SECONDS,
-        read_timeout=_READ_TIMEOUT_SECONDS,
-        retries={"total_max_attempts": _TOTAL_ATTEMPTS, "mode": "standard"},
-        max_pool_connections=MAX_WORKERS,
+    config = fail_fast_config(
+        connect_seconds=_CONNECT_TIMEOUT_SECONDS,
+        read_seconds=_READ_TIMEOUT_SECONDS,
+        attempts=_TOTAL_ATTEMPTS,
+        pool=MAX_WORKERS,
     )
     return boto3.client("dynamodb", config=config)
