@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from devtools import sqs_event_source
+from devtools.webhook_receiver import WebhookReceiver
 from functions.notification_delivery import app as notification_delivery
 from functions.subscriptions_create import app as subscriptions_create
 from tests.support.events import FakeLambdaContext, http_event, response_json
@@ -92,4 +93,13 @@ def subscribe(body: dict[str, Any]) -> dict[str, Any]:
     )
     assert response["statusCode"] == 201, response["body"]
     created: dict[str, Any] = response_json(response)["data"]
+    return created
+
+
+def webhook(receiver: WebhookReceiver, name: str, **options: Any) -> dict[str, Any]:
+    """A webhook subscription to the receiver's hook `name`, which is told its secret (and how
+    to answer: `behaviour=`)."""
+    behaviour = options.pop("behaviour", None)
+    created = subscribe({"channel": "webhook", "target": receiver.url(name), **options})
+    receiver.register(name, created["secret"], behaviour=behaviour)
     return created

@@ -10,24 +10,21 @@ import email
 import email.policy
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
-import time_machine
 
 from devtools.local_delivery import sent_raw_emails
 from devtools.webhook_receiver import Behaviour, WebhookReceiver
-from functions.inventory_monitor import app as inventory_monitor
 from functions.notification_deliveries import app as notification_deliveries
 from inventory.data.notification_rows import insert_notifications
 from inventory.rules.alert_types import NotificationDraft, NotificationType, Priority, ReferenceType
 from tests.support.catalog import component, insert_catalog, package
-from tests.support.delivery import SENDER, DeliveryAws, set_up_delivery, subscribe
-from tests.support.events import FakeLambdaContext, http_event, load_event, response_json
+from tests.support.delivery import SENDER, DeliveryAws, subscribe, webhook
+from tests.support.events import FakeLambdaContext, http_event, response_json
+from tests.support.scheduled_runs import at, monitor_at
 
 MARGARITA = package("Margarita", [component("Limes", 1, 10)], normal=20)
 MOJITO = package("Mojito", [component("Mint", 1, 10)], normal=20)
@@ -38,55 +35,15 @@ START = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
 
 
 @pytest.fixture
-def aws(
-    db: psycopg.Connection[Any],
-    moto_endpoint: str,
-    cooldown_table: str,
-    service_env: pytest.MonkeyPatch,
-) -> DeliveryAws:
-    return set_up_delivery(moto_endpoint, service_env)
-
-
-@pytest.fixture
 def bar(db: psycopg.Connection[Any], aws: DeliveryAws) -> psycopg.Connection[Any]:
     insert_catalog(db, [MARGARITA, MOJITO])
     return db
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as running:
-        yield running
-
-
-@contextmanager
-def at(moment: datetime) -> Iterator[None]:
-    with time_machine.travel(moment, tick=False):
-        yield
-
-
-def monitor_at(moment: datetime) -> dict[str, Any]:
-    with at(moment):
-        result: dict[str, Any] = inventory_monitor.lambda_handler(
-            load_event("inventory_monitor_scheduled.json"), FakeLambdaContext()
-        )
-    assert result["success"] is True, result
-    assert result["summary"]["errors"] == [], result["summary"]["errors"]
-    summary: dict[str, Any] = result["summary"]
-    return summary
 
 
 def drain_at(aws: DeliveryAws, moment: datetime) -> None:
     with at(moment):
         polls = aws.drain()
     assert all(p.error is None for p in polls), polls
-
-
-def webhook(receiver: WebhookReceiver, name: str, **options: Any) -> dict[str, Any]:
-    behaviour = options.pop("behaviour", None)
-    created = subscribe({"channel": "webhook", "target": receiver.url(name), **options})
-    receiver.register(name, created["secret"], behaviour=behaviour)
-    return created
 
 
 def sell_out(db: psycopg.Connection[Any], *products: Any) -> None:

@@ -8,14 +8,11 @@ Real PostgreSQL, moto's SQS/SNS/SES over HTTP, the real delivery function fed SQ
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
-import time_machine
 
 from devtools.webhook_receiver import Behaviour, WebhookReceiver
 from functions.notification_delivery import app as notification_delivery
@@ -25,32 +22,11 @@ from inventory.data.delivery_queue import message_body
 from inventory.data.notification_rows import insert_notifications
 from inventory.rules.alert_types import NotificationDraft, NotificationType, Priority, ReferenceType
 from inventory.services.dispatch import dispatch_due
-from tests.support.delivery import DeliveryAws, set_up_delivery, subscribe
+from tests.support.delivery import DeliveryAws, subscribe, webhook
 from tests.support.events import FakeLambdaContext
+from tests.support.scheduled_runs import at
 
 START = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
-
-
-@pytest.fixture
-def aws(
-    db: psycopg.Connection[Any],
-    moto_endpoint: str,
-    cooldown_table: str,
-    service_env: pytest.MonkeyPatch,
-) -> DeliveryAws:
-    return set_up_delivery(moto_endpoint, service_env)
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as running:
-        yield running
-
-
-@contextmanager
-def at(moment: datetime) -> Iterator[None]:
-    with time_machine.travel(moment, tick=False):
-        yield
 
 
 def draft(n: int, priority: Priority = Priority.URGENT) -> NotificationDraft:
@@ -62,13 +38,6 @@ def draft(n: int, priority: Priority = Priority.URGENT) -> NotificationDraft:
         title=f"Package {n} cannot be sold",
         message=f"Package {n} cannot be sold.",
     )
-
-
-def webhook(receiver: WebhookReceiver, name: str, **options: Any) -> dict[str, Any]:
-    behaviour = options.pop("behaviour", None)
-    created = subscribe({"channel": "webhook", "target": receiver.url(name), **options})
-    receiver.register(name, created["secret"], behaviour=behaviour)
-    return created
 
 
 def cycle(aws: DeliveryAws, moment: datetime) -> None:

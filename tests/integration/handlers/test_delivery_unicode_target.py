@@ -11,21 +11,19 @@ from devtools.webhook_receiver import WebhookReceiver
 from tests.integration.handlers.test_delivery import (  # noqa: F401 (fixtures)
     LIMES,
     START,
-    aws,
     bar,
     deliveries_of,
-    monitor_at,
     notification_ids,
-    receiver,
     sell_out,
 )
 from tests.support.delivery import DeliveryAws, subscribe
+from tests.support.scheduled_runs import monitor_at
 
 
 def test_a_webhook_whose_url_path_is_not_ascii_is_delivered(
     bar: psycopg.Connection[Any],  # noqa: F811
-    aws: DeliveryAws,  # noqa: F811
-    receiver: WebhookReceiver,  # noqa: F811
+    aws: DeliveryAws,
+    receiver: WebhookReceiver,
 ) -> None:
     """The subscription accepts the URL (201); before the fix every send raised
     UnicodeEncodeError, the outcome was never recorded and the delivery never settled."""

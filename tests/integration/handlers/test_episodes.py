@@ -16,13 +16,13 @@ from uuid import UUID
 
 import psycopg
 import pytest
-import time_machine
 
 from functions.inbox_list import app as inbox_list
 from functions.inventory_monitor import app as inventory_monitor
 from tests.support.catalog import component, insert_catalog, package
 from tests.support.events import FakeLambdaContext, http_event, load_event, response_json
 from tests.support.sales import insert_sales
+from tests.support.scheduled_runs import at, monitor_at
 
 EVENING = datetime(2025, 10, 21, 18, 0, tzinfo=UTC)
 
@@ -39,24 +39,6 @@ def bar(db: psycopg.Connection[Any], cooldown_table: str) -> psycopg.Connection[
 
 def set_limes(db: psycopg.Connection[Any], stock: int) -> None:
     db.execute("UPDATE products SET current_stock = %s WHERE id = %s", (stock, LIMES))
-
-
-@contextmanager
-def at(moment: datetime) -> Iterator[None]:
-    with time_machine.travel(moment, tick=False):
-        yield
-
-
-def monitor_at(moment: datetime) -> dict[str, Any]:
-    """One scheduled run at `moment`; its summary (its errors checked empty)."""
-    with at(moment):
-        result: dict[str, Any] = inventory_monitor.lambda_handler(
-            load_event("inventory_monitor_scheduled.json"), FakeLambdaContext()
-        )
-    assert result["success"] is True, result
-    assert result["summary"]["errors"] == [], result["summary"]["errors"]
-    summary: dict[str, Any] = result["summary"]
-    return summary
 
 
 def inbox(**query: str) -> list[dict[str, Any]]:

@@ -11,7 +11,6 @@ over HTTP; the delivery function is the real handler fed SQS's event; the receiv
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,12 +43,6 @@ def aws(
     get_settings.cache_clear()
     get_cooldown_store.cache_clear()
     return aws
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as running:
-        yield running
 
 
 def killed_at(point: str) -> None:

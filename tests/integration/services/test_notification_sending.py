@@ -4,7 +4,6 @@ give-up, Retry-After, missing configuration, a database that does not answer."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -20,22 +19,9 @@ from inventory.data import delivery_queue
 from inventory.data.notification_rows import insert_notifications
 from inventory.rules.alert_types import NotificationDraft, NotificationType, Priority, ReferenceType
 from inventory.services.dispatch import dispatch_due
-from tests.support.delivery import DeliveryAws, delivery_context, set_up_delivery, subscribe
+from tests.support.delivery import DeliveryAws, delivery_context, subscribe
 
 NOW = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
-
-
-@pytest.fixture
-def aws(
-    db: psycopg.Connection[Any], moto_endpoint: str, service_env: pytest.MonkeyPatch
-) -> DeliveryAws:
-    return set_up_delivery(moto_endpoint, service_env)
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as running:
-        yield running
 
 
 def notify(db: psycopg.Connection[Any], priority: Priority = Priority.URGENT) -> UUID:
