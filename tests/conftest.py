@@ -123,6 +123,24 @@ def cooldown_table(moto_endpoint: str, service_env: pytest.MonkeyPatch) -> Itera
 
 
 @pytest.fixture
+def idempotency_table(moto_endpoint: str, service_env: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh idempotency table (the template's IdempotencyTable) the write routes use."""
+    import uuid
+
+    from inventory.data.idempotency_records import persistence_layer
+
+    client = dynamo.dynamodb_client(moto_endpoint)
+    name = f"idempotency-{uuid.uuid4().hex[:12]}"
+    dynamo.create_cooldown_table(client, name, "IdempotencyTable")
+    service_env.setenv("IDEMPOTENCY_TABLE_NAME", name)
+    service_env.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_endpoint)
+    persistence_layer.cache_clear()
+    yield name
+    persistence_layer.cache_clear()
+    client.delete_table(TableName=name)
+
+
+@pytest.fixture
 def demo_bar(db: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
     """The demo bar (devtools/demo_data.py) in the test's database."""
     from devtools.demo_data import load_demo
@@ -133,7 +151,11 @@ def demo_bar(db: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
 
 @pytest.fixture
 def local_api(
-    db: psycopg.Connection[Any], database_url: str, moto_endpoint: str, cooldown_table: str
+    db: psycopg.Connection[Any],
+    database_url: str,
+    moto_endpoint: str,
+    cooldown_table: str,
+    idempotency_table: str,
 ) -> Iterator[Any]:
     """`make run`'s HTTP server in-process on a free port, serving the demo bar."""
     from devtools.demo_data import load_demo
@@ -144,6 +166,7 @@ def local_api(
         "DATABASE_URL": database_url,
         "AWS_ENDPOINT_URL_DYNAMODB": moto_endpoint,
         "COOLDOWN_TABLE_NAME": cooldown_table,
+        "IDEMPOTENCY_TABLE_NAME": idempotency_table,
         "CRON_SECRET": CRON_TOKEN,
         # Webhook secrets sealed under a test key; the targets are not resolved (no DNS).
         "SUBSCRIPTION_SECRET_KEY": "local-api-test-subscription-secret-key-0123456789",

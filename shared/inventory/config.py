@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     db_disable_prepared_statements: bool = False
 
     cooldown_table_name: str = "inventory-notification-cooldowns"
+    # Sales and stock movements (SPEC §11): Powertools' idempotency records, and whether a
+    # sale the stock cannot cover is recorded anyway (a request's allow_oversell decides first).
+    idempotency_table_name: str = "inventory-idempotency"
+    allow_oversell: bool = False
     cron_secret: SecretStr | None = None
     cron_secret_arn: str | None = None
     # The key that encrypts webhook secrets at rest (SPEC §10): a random text of at least 32

@@ -9,10 +9,10 @@ contradictory combination; `unknown_items`, `response_too_large`: what the data 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 
 class ErrorCode(StrEnum):
@@ -24,6 +24,10 @@ class ErrorCode(StrEnum):
     VALIDATION_ERROR = "validation_error"  # 422
     UNKNOWN_ITEMS = "unknown_items"  # 422: a cart names ids that do not exist
     RESPONSE_TOO_LARGE = "response_too_large"  # 422: page with ?limit=
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # 422: same key, another body
+    INSUFFICIENT_STOCK = "insufficient_stock"  # 409: a sale the stock cannot cover
+    ITEMS_INACTIVE = "items_inactive"  # 409: a sale of a package or product switched off
+    IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"  # 409: the same key still running
     INTERNAL_ERROR = "internal_error"  # 500
     CONFIGURATION_ERROR = "configuration_error"  # 500
     DEPENDENCY_UNAVAILABLE = "dependency_unavailable"  # 503
@@ -46,9 +50,17 @@ class InventoryError(Exception):
 
     code = ErrorCode.INTERNAL_ERROR
 
-    def __init__(self, message: str, *, details: Sequence[FieldProblem] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: Sequence[FieldProblem] = (),
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.details = tuple(details)
+        # More members of the error object, JSON-ready (a refused sale's `shortages`).
+        self.extra: Mapping[str, Any] = extra or {}
 
 
 class ConfigurationError(InventoryError):
@@ -89,3 +101,31 @@ class DependencyUnavailableError(InventoryError):
 
 class DatabaseUnreachableError(DependencyUnavailableError):
     """No connection to PostgreSQL could be opened: nothing was sent to it."""
+
+
+class ConflictError(InventoryError):
+    """The request is right but the data's state refuses it now (HTTP 409)."""
+
+
+class InsufficientStockError(ConflictError):
+    """A sale needs more than the usable stock and overselling is not allowed."""
+
+    code = ErrorCode.INSUFFICIENT_STOCK
+
+
+class ItemsInactiveError(ConflictError):
+    """A sale names a package or product that is switched off."""
+
+    code = ErrorCode.ITEMS_INACTIVE
+
+
+class IdempotencyInProgressError(ConflictError):
+    """Another request with the same Idempotency-Key is still running (retry: Retry-After)."""
+
+    code = ErrorCode.IDEMPOTENCY_IN_PROGRESS
+
+
+class IdempotencyKeyReusedError(InvalidRequestError):
+    """The Idempotency-Key was used for a different body (HTTP 422)."""
+
+    code = ErrorCode.IDEMPOTENCY_KEY_REUSED

@@ -27,9 +27,11 @@ from aws_lambda_powertools.shared.json_encoder import Encoder
 
 from inventory.errors import (
     ConfigurationError,
+    ConflictError,
     DependencyUnavailableError,
     ErrorCode,
     FieldProblem,
+    IdempotencyInProgressError,
     InvalidRequestError,
     InventoryError,
     MalformedRequestError,
@@ -70,6 +72,26 @@ ERROR_RESPONSES[429] = {
 }
 
 
+# Writes under an Idempotency-Key: a retry answers the first write; these are its refusals.
+IDEMPOTENT_WRITE_RESPONSES: dict[int, OpenAPIResponse] = {
+    409: {
+        "description": "`idempotency_in_progress`: the first request with this key is still "
+        "running; retry after Retry-After seconds with the same key.",
+        "content": {"application/json": {"model": ErrorEnvelope}},
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before retrying with the same key.",
+                "schema": {"type": "integer"},
+            }
+        },
+    },
+    422: {
+        "description": "A refused value, or `idempotency_key_reused`: the key was used for "
+        "another body.",
+        "content": {"application/json": {"model": ErrorEnvelope}},
+    },
+}
+
 # Routes that take a body also answer 415.
 BODY_ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
     **ERROR_RESPONSES,
@@ -86,12 +108,20 @@ def error_response(
     message: str,
     headers: dict[str, str] | None = None,
     details: Sequence[FieldProblem] = (),
+    extra: Mapping[str, Any] | None = None,
 ) -> Response[str]:
     detail = ErrorDetail(code=code, message=message, details=[FieldError.of(d) for d in details])
+    envelope = ErrorEnvelope(error=detail)
+    if extra:
+        document = envelope.model_dump(mode="json")
+        document["error"].update(extra)
+        body = _serialize(document)
+    else:
+        body = envelope.model_dump_json()
     return Response(
         status_code=status.value,
         content_type=content_types.APPLICATION_JSON,
-        body=ErrorEnvelope(error=detail).model_dump_json(),
+        body=body,
         headers=headers,
     )
 
@@ -153,9 +183,16 @@ def _on_undecodable_body(_: Exception) -> Response[str]:
 
 def _on_domain_error(status: HTTPStatus) -> Callable[[InventoryError], Response[str]]:
     def handle(error: InventoryError) -> Response[str]:
-        return error_response(status, error.code, str(error), details=error.details)
+        return error_response(
+            status, error.code, str(error), details=error.details, extra=error.extra
+        )
 
     return handle
+
+
+def _on_in_progress(error: IdempotencyInProgressError) -> Response[str]:
+    # The first request of the key usually ends within a second.
+    return error_response(HTTPStatus.CONFLICT, error.code, str(error), headers={"Retry-After": "1"})
 
 
 def _on_unauthorized(error: UnauthorizedError) -> Response[str]:
@@ -198,6 +235,8 @@ _HANDLERS: list[tuple[type[Exception] | list[type[Exception]], Callable[[Any], R
     (NotFoundError, _on_domain_error(HTTPStatus.NOT_FOUND)),
     (UnauthorizedError, _on_unauthorized),
     (InvalidRequestError, _on_domain_error(HTTPStatus.UNPROCESSABLE_ENTITY)),
+    (ConflictError, _on_domain_error(HTTPStatus.CONFLICT)),
+    (IdempotencyInProgressError, _on_in_progress),
     (DependencyUnavailableError, _on_dependency_down),
     (ConfigurationError, _on_configuration),
     (RouteNotFoundError, _on_route_not_found),

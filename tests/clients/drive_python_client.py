@@ -42,7 +42,7 @@ from inventory_client.api.notifications import (
     get_cooldown_stats,
     run_notification_check,
 )
-from inventory_client.api.pos import validate_cart
+from inventory_client.api.pos import record_sale, validate_cart
 from inventory_client.api.subscriptions import (
     change_subscription,
     create_subscription,
@@ -65,6 +65,7 @@ from inventory_client.models import (
     InboxItemEnvelope,
     InboxListEnvelope,
     InboxState,
+    InsufficientStockEnvelope,
     MarkedReadEnvelope,
     MarkReadRequest,
     MonitorResultEnvelope,
@@ -76,6 +77,8 @@ from inventory_client.models import (
     PackageImpactEnvelope,
     PackageLine,
     ProductLine,
+    SaleEnvelope,
+    SaleRequest,
     SecretRotatedEnvelope,
     Status,
     SubscriptionChange,
@@ -171,6 +174,25 @@ def drive(base_url: str, cron_token: str, access_token: str) -> list[str]:
     )
     assert expect(accepted, HTTPStatus.OK, CartValidationEnvelope).data.valid is True
     seen.append("validateCart: sold-out cart refused, sellable cart valid")
+
+    # A sale, its retry under the same key (the same sale), and a short cart (409, shortages).
+    key = str(uuid.uuid4())
+    sale_body = SaleRequest(items=[PackageLine(package_id=sellable.package_id, quantity=1)])
+    sold = expect(
+        record_sale.sync_detailed(client=client, body=sale_body, idempotency_key=key),
+        HTTPStatus.CREATED,
+        SaleEnvelope,
+    ).data
+    assert sold.deducted
+    retried = record_sale.sync_detailed(client=client, body=sale_body, idempotency_key=key)
+    assert expect(retried, HTTPStatus.CREATED, SaleEnvelope).data.sale_id == sold.sale_id
+    short = record_sale.sync_detailed(
+        client=client,
+        body=SaleRequest(items=[PackageLine(package_id=sold_out.package_id, quantity=1)]),
+        idempotency_key=str(uuid.uuid4()),
+    )
+    assert expect(short, HTTPStatus.CONFLICT, InsufficientStockEnvelope).error.shortages
+    seen.append(f"recordSale: sold, retried as sale {sold.sale_id}, short cart refused")
 
     # The manual check: no body at all, one package, the bottlenecks.
     full = run_notification_check.sync_detailed(client=client)

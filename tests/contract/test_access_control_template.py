@@ -43,6 +43,8 @@ ROUTE_SCOPES = {
     "POST /api/notification-subscriptions/{subscriptionId}/rotate-secret": (
         "inventory/notifications.manage",
     ),
+    # Sales and stock movements (SPEC §11): the POS terminals' writes.
+    "POST /api/pos/sales": ("inventory/sales.write",),
 }
 
 RESOURCE_SERVER_SCOPES = {
@@ -148,12 +150,15 @@ def test_app_clients_use_client_credentials_with_a_secret_and_known_scopes() -> 
         assert properties["AllowedOAuthFlowsUserPoolClient"] is True
         assert set(properties["AllowedOAuthScopes"]) <= RESOURCE_SERVER_SCOPES
         assert client["DependsOn"] == "ApiResourceServer"
+    # Terminals sell; the back office also records deliveries, waste and counts (SPEC §11).
     assert clients["PosClient"]["Properties"]["AllowedOAuthScopes"] == [
-        "inventory/availability.read"
+        "inventory/availability.read",
+        "inventory/sales.write",
     ]
     assert set(clients["ManagerClient"]["Properties"]["AllowedOAuthScopes"]) == {
         "inventory/notifications.read",
         "inventory/notifications.manage",
+        "inventory/sales.write",
     }
 
 

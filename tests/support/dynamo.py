@@ -42,9 +42,12 @@ def dynamodb_client(endpoint_url: str) -> DynamoDBClient:
     return boto3.client("dynamodb", endpoint_url=endpoint_url)
 
 
-def create_cooldown_table(client: DynamoDBClient, table_name: str) -> None:
-    """A table shaped exactly like the template's CooldownTable, TTL included."""
-    properties = table_properties()
+def create_cooldown_table(
+    client: DynamoDBClient, table_name: str, logical_id: str = COOLDOWN_TABLE
+) -> None:
+    """A table shaped exactly like the template's CooldownTable (or `logical_id`), TTL
+    included."""
+    properties = table_properties(logical_id)
     arguments = {key: properties[key] for key in _CREATE_ARGUMENTS if key in properties}
     client.create_table(TableName=table_name, **arguments)
     client.get_waiter("table_exists").wait(TableName=table_name)

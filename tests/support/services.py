@@ -42,8 +42,11 @@ TABLES = (
     "package_items",
     "packages",
     "products",
+    "sales",
+    "stock_movements",
     "usage_base",
     "usage_base_products",
+    "write_requests",
 )
 
 

@@ -117,6 +117,17 @@ def packages_using_product(product_id: UUID) -> PackageFilter:
     )
 
 
+def active_packages_using(product_ids: Collection[UUID]) -> PackageFilter:
+    """The active packages with a component among these products (what a sale changed)."""
+    return PackageFilter(
+        sql.SQL(
+            "pk.is_active AND pk.id IN (SELECT package_id FROM package_items"
+            " WHERE product_id = ANY(%(product_ids)s))"
+        ),
+        {"product_ids": list(product_ids)},
+    )
+
+
 def active_page(after: tuple[str, UUID] | None, rows: int) -> PackageFilter:
     """The first `rows` active packages after the (name, id) key `after`, in list order.
 

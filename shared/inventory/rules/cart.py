@@ -140,6 +140,17 @@ def _add(total: dict[UUID, Fraction], demand: Mapping[UUID, Fraction], sign: int
         total[product_id] = total.get(product_id, Fraction(0)) + sign * amount
 
 
+def demand_of(
+    lines: Sequence[CartLine], packages: Mapping[UUID, PackageSpec]
+) -> dict[UUID, Decimal]:
+    """What the whole cart takes from each product, exactly, by product id (a sale deducts
+    it). `packages` must hold every package line's id; inactive packages take nothing."""
+    total: dict[UUID, Fraction] = {}
+    for line in lines:
+        _add(total, _line_demand(line, packages))
+    return {product_id: to_decimal(total[product_id]) for product_id in sorted(total)}
+
+
 def _max_sellable(
     line: CartLine,
     rest: Mapping[UUID, Fraction],

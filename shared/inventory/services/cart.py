@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -38,14 +39,29 @@ def validate_cart(connection: psycopg.Connection[Any], request: CartRequest) -> 
     This is a snapshot, not a reservation: stock may change right after the answer.
     """
     lines = request.lines()
-    package_ids = _unique([line.package_id for line in lines if isinstance(line, PackageLine)])
-    product_ids = _unique([line.product_id for line in lines if isinstance(line, ProductLine)])
+    package_ids, product_ids = line_ids(lines)
     packages = (
         {spec.package_id: spec for spec in catalog.fetch_package_specs(connection, package_ids)}
         if package_ids
         else {}
     )
     products = fetch_stock(connection, product_ids) if product_ids else {}
+    refuse_unknown(lines, packages, products)
+    return CartValidation.of(check_cart(lines, packages, products))
+
+
+def line_ids(lines: Sequence[CartLine]) -> tuple[list[UUID], list[UUID]]:
+    """The packages and the products the lines name, each once, in line order."""
+    return (
+        _unique([line.package_id for line in lines if isinstance(line, PackageLine)]),
+        _unique([line.product_id for line in lines if isinstance(line, ProductLine)]),
+    )
+
+
+def refuse_unknown(
+    lines: Sequence[CartLine], packages: Collection[UUID], products: Collection[UUID]
+) -> None:
+    """UnknownCartItemsError (422) naming each line whose id is in neither collection read."""
     unknown = [
         (index, line)
         for index, line in enumerate(lines)
@@ -58,4 +74,3 @@ def validate_cart(connection: psycopg.Connection[Any], request: CartRequest) -> 
         ]
         names = dict.fromkeys(f"{_id_key(line)} {_id_of(line)}" for _, line in unknown)
         raise UnknownCartItemsError("Unknown items: " + ", ".join(names) + ".", details=problems)
-    return CartValidation.of(check_cart(lines, packages, products))
