@@ -80,13 +80,21 @@ def demo_bar(db: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
 
 
 @pytest.fixture
-def lambda_env(build: Build, database_url: str, moto_endpoint: str, cooldown_table: str) -> Any:
+def lambda_env(
+    build: Build,
+    database_url: str,
+    moto_endpoint: str,
+    cooldown_table: str,
+    idempotency_table: str,
+) -> Any:
     """The whole environment of a built function: the runtime's, the template's, the tests'."""
 
     def environment(spec: FunctionSpec) -> dict[str, str]:
         return {
             **runtime_environment(spec),
-            **build.template.local_environment(spec, {"CooldownTable": cooldown_table}),
+            **build.template.local_environment(
+                spec, {"CooldownTable": cooldown_table, "IdempotencyTable": idempotency_table}
+            ),
             "DATABASE_URL": database_url,
             "AWS_ENDPOINT_URL_DYNAMODB": moto_endpoint,
             "AWS_ACCESS_KEY_ID": "testing",
