@@ -254,3 +254,25 @@ def deliver(connection: psycopg.Connection[Any], name: str, quantity: Decimal) -
         "UPDATE products SET current_stock = current_stock + %s WHERE id = %s",
         (quantity, product_id(name)),
     )
+
+
+# The demo's sales (`make run`, every start, before the first monitor run): carts a POS
+# terminal sells through POST /api/pos/sales, each under an Idempotency-Key of its own that
+# stays the same from start to start, so a restart's retry is answered from the first
+# sale's record and nothing is sold twice. A line names a package or a product; each cart's
+# lines share a component. Chosen to leave the first monitor run's alerts as they were: no
+# package crosses its low mark (Mojito would after two Mojitos and a Cuba Libre), and the
+# products near the stockout horizon (ice, cheddar, cola) are barely touched.
+SALES: list[tuple[str, list[tuple[str, int]]]] = [
+    ("demo-sale-1", [("Moscow Mule", 1), ("Dark 'n' Stormy", 1)]),  # ginger beer, limes, ice
+    ("demo-sale-2", [("Wings & Beer", 2), ("Heineken 330ml", 2)]),  # Heineken
+    ("demo-sale-3", [("Stout & Souvenir glass", 1), ("Guinness Draught 440ml", 1)]),  # Guinness
+]
+PACKAGE_NAMES = frozenset(name for name, _, _, _ in PACKAGES)
+
+
+def holds_packages(connection: psycopg.Connection[Any], names: list[str]) -> bool:
+    """Whether the database has every one of these demo packages (it is the demo bar)."""
+    ids = [package_id(name) for name in set(names)]
+    row = connection.execute("SELECT count(*) FROM packages WHERE id = ANY(%s)", (ids,)).fetchone()
+    return row is not None and row[0] == len(ids)

@@ -258,11 +258,11 @@ class Restored:
 
     def note(self, path: str) -> str:
         if not self.replayed:
-            return f"cooldowns journaled in {path}"
+            return f"cooldowns and idempotency records journaled in {path}"
         text = (
-            f"cooldowns restored from {path}: {self.items} item(s) in {self.tables} table(s) "
-            f"({self.replayed} write(s) replayed, {self.bytes_before} -> {self.bytes_after} "
-            f"bytes, {self.seconds * 1000:.0f} ms)"
+            f"cooldowns and idempotency records restored from {path}: {self.items} item(s) "
+            f"in {self.tables} table(s) ({self.replayed} write(s) replayed, "
+            f"{self.bytes_before} -> {self.bytes_after} bytes, {self.seconds * 1000:.0f} ms)"
         )
         if self.expired:
             text += f", {self.expired} expired item(s) dropped"

@@ -54,13 +54,17 @@ LOCAL_CLIENTS = {
         LocalClient(
             "local-pos-terminal",
             "local-pos-secret",
-            ("inventory/availability.read",),
+            ("inventory/availability.read", "inventory/sales.write"),
             "a POS terminal (PosClient)",
         ),
         LocalClient(
             "local-manager",
             "local-manager-secret",
-            ("inventory/notifications.read", "inventory/notifications.manage"),
+            (
+                "inventory/notifications.read",
+                "inventory/notifications.manage",
+                "inventory/sales.write",
+            ),
             "the manager's tools (ManagerClient)",
         ),
     )

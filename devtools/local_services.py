@@ -6,7 +6,8 @@ AWS_ENDPOINT_URL_DYNAMODB in the caller's environment point both at real service
 
 Both keep their state in the local folder (`devtools.local_state`: `.local/`, or
 INVENTORY_LOCAL_DIR): PostgreSQL in `pgdata/`, moto's tables in `dynamodb/` (a journal,
-`devtools.dynamodb_journal`), so the cooldowns outlive a restart as the notifications do.
+`devtools.dynamodb_journal`), so the cooldowns outlive a restart as the notifications do, and
+the write routes' idempotency records as the sales do.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ CONNECTION_VARIABLES = (
     "DATABASE_URL",
     "AWS_ENDPOINT_URL_DYNAMODB",
     "COOLDOWN_TABLE_NAME",
+    "IDEMPOTENCY_TABLE_NAME",
     "CRON_SECRET",
 )
 # moto accepts any credentials; boto3 only needs some to sign with.

@@ -2,9 +2,10 @@
 
 Starts embedded PostgreSQL (data in .local/pgdata) and moto's DynamoDB server (its tables
 journaled in .local/dynamodb), both kept between runs, creates the tables template.yaml
-declares, applies migrations, loads the demo bar into an empty database, runs the monitor once
-and prints what it found, then serves the HTTP API on 127.0.0.1:$PORT (3000) through the real
-handlers and runs the monitor every $MONITOR_INTERVAL_SECONDS (600) as EventBridge would.
+declares, applies migrations, loads the demo bar into an empty database, serves the HTTP API on
+127.0.0.1:$PORT (3000) through the real handlers, sells the demo's carts through it as a POS
+would (devtools.demo_sales: once, whatever the restarts), runs the monitor once and prints what
+it found, then runs the monitor every $MONITOR_INTERVAL_SECONDS (600) as EventBridge would.
 One Ctrl-C or SIGTERM stops everything, PostgreSQL included (devtools.stop_signals).
 
 DATABASE_URL and AWS_ENDPOINT_URL_DYNAMODB point it at real services instead;
@@ -19,6 +20,7 @@ import os
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -127,6 +129,14 @@ class LocalRuntime:
         with psycopg.connect(self.services.database_url, autocommit=True) as connection:
             deliver(connection, name, quantity)
 
+    def holds_packages(self, names: list[str]) -> bool:
+        import psycopg
+
+        from devtools.demo_data import holds_packages
+
+        with psycopg.connect(self.services.database_url, autocommit=True) as connection:
+            return holds_packages(connection, names)
+
     def notifications_since(self, since: datetime) -> list[dict[str, Any]]:
         import psycopg
         from psycopg.rows import dict_row
@@ -172,6 +182,32 @@ def show_demo_delivery(runtime: LocalRuntime, out: IO[str]) -> None:
     show_monitor_run(runtime, out)
 
 
+SALES_ROUTE = "POST /api/pos/sales"
+
+
+def show_demo_sales(runtime: LocalRuntime, api_url: str, out: IO[str]) -> None:
+    """The demo bar's sales, sold through the API at `api_url` as a POS terminal sells them
+    (devtools.demo_sales): sold on the first start, answered from their records on every
+    later one. Before the first monitor run, so that it judges the stock the sales left, as
+    every later run does: a restart's run then finds that same stock and sends nothing."""
+    from devtools.demo_data import PACKAGE_NAMES, SALES
+    from devtools.demo_sales import sell_demo
+
+    if SALES_ROUTE not in runtime.template.routes:
+        return
+    sold = [name for _, lines in SALES for name, _ in lines if name in PACKAGE_NAMES]
+    if not runtime.holds_packages(sold):
+        _print("\nDemo sales: skipped (the database does not hold the demo bar).", out)
+        return
+    _print(
+        f"\nSales (as a POS terminal sells: {SALES_ROUTE}, a token of local-pos-terminal, "
+        "an Idempotency-Key each):",
+        out,
+    )
+    for line in sell_demo(api_url):
+        _print(f"  {line}", out)
+
+
 def show_inbox(runtime: LocalRuntime, out: IO[str]) -> None:
     items = runtime.inbox(f"?state=open&limit={INBOX_SHOWN}")
     if items is None:
@@ -192,6 +228,8 @@ def _example_body(path: str) -> str:
             ]
         }
         return json.dumps(cart)
+    if path == "/api/pos/sales":  # a Mojito, under the Idempotency-Key of its curl line
+        return json.dumps({"items": [{"package_id": str(package_id("Mojito")), "quantity": 1}]})
     if path == "/api/notifications/read":  # everything stored until now
         return json.dumps({"before": datetime.now(UTC).isoformat(timespec="seconds")})
     if path == "/api/notification-subscriptions":  # a manager's address, high and urgent only
@@ -200,6 +238,9 @@ def _example_body(path: str) -> str:
         )
     return "{}"
 
+
+# Write routes that take an Idempotency-Key (SPEC §11): their curl lines send one.
+IDEMPOTENT_ROUTES = frozenset({SALES_ROUTE})
 
 # Routes that refuse to run without a query: the clear deletes everything only when told so.
 _EXAMPLE_QUERIES = {"/api/inventory/notifications/cooldowns": "?type=package_unavailable"}
@@ -230,6 +271,8 @@ def example_commands(
         if method in ("POST", "PUT", "PATCH"):
             body = _example_body(path)
             command += f" -X {method} -H 'content-type: application/json' -d '{body}'"
+            if route.route_key in IDEMPOTENT_ROUTES:  # a new key each start: run it twice
+                command += f" -H 'Idempotency-Key: {uuid.uuid4()}'"
         elif method != "GET":
             command += f" -X {method}"
         if path.startswith("/api/cron/"):
@@ -304,6 +347,15 @@ def _serve(
     runtime = LocalRuntime(template, services, log)
     delivery = _start_delivery(runtime, services, out)
     running.delivery = delivery
+    # Serving from here on: the demo's sales go to it over HTTP, as a POS's would.
+    server = LocalApiServer(
+        ("127.0.0.1", port), template, runtime.functions.invoke, parameters=local_parameters()
+    )
+    running.server = server
+    running.serving = serve_in_thread(server)
+    show_demo_sales(runtime, server.url, out)
+    if signals.requested:
+        return
     _print("\nMonitor (as the EventBridge rule runs it):", out)
     show_monitor_run(runtime, out)
     _show_deliveries(delivery, out)
@@ -319,10 +371,6 @@ def _serve(
     if items is not None:
         _print(f"\nPackage availability ({len(items)} packages):\n", out)
         _print(availability_table(items), out)
-    server = LocalApiServer(
-        ("127.0.0.1", port), template, runtime.functions.invoke, parameters=local_parameters()
-    )
-    running.server = server
     services.write_state()
     _print(f"\nHTTP API on {server.url} ({len(template.routes)} routes from template.yaml):")
     for line in example_commands(server.url, services.cron_secret, template, server.issuer):
@@ -364,7 +412,6 @@ def _serve(
             out,
         )
         delivery.poller.start()
-    running.serving = serve_in_thread(server)
     _print(f"\nUp in {time.monotonic() - running.started:.1f} s. Ctrl-C stops everything.", out)
     signals.wait()
 

@@ -162,6 +162,18 @@ def test_app_clients_use_client_credentials_with_a_secret_and_known_scopes() -> 
     }
 
 
+def test_the_local_clients_have_the_scopes_of_the_app_clients_they_stand_for() -> None:
+    # `make run`'s terminal sells through the API with the PosClient's scopes (its demo sales).
+    from devtools.local_issuer import LOCAL_CLIENTS
+
+    clients = _cognito("UserPoolClient")
+    stands_for = {"local-pos-terminal": "PosClient", "local-manager": "ManagerClient"}
+    assert set(stands_for) == set(LOCAL_CLIENTS)
+    for local, app_client in stands_for.items():
+        template_scopes = clients[app_client]["Properties"]["AllowedOAuthScopes"]
+        assert set(LOCAL_CLIENTS[local].scopes) == set(template_scopes), local
+
+
 def test_outputs_give_the_token_endpoint_and_client_ids_but_never_a_secret() -> None:
     outputs = load_template().raw["Outputs"]
     assert "/oauth2/token" in outputs["TokenEndpoint"]["Value"]["Fn::Sub"]

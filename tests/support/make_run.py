@@ -176,6 +176,41 @@ class MakeRun:
         assert row is not None
         return int(row[0])
 
+    def sales_recorded(self) -> dict[str, Any]:
+        """What the sales left in PostgreSQL: counts, and the products whose stock is not
+        the sum of their ledger's deltas (none, whoever wrote)."""
+        with psycopg.connect(self.runtime["database_url"]) as connection:
+            row = connection.execute(
+                "SELECT (SELECT count(*) FROM sales),"
+                " (SELECT count(*) FROM order_items WHERE sale_id IS NOT NULL),"
+                " (SELECT count(*) FROM stock_movements WHERE kind = 'sale'),"
+                " (SELECT count(*) FROM write_requests WHERE operation = 'sale'),"
+                " (SELECT count(*) FROM products p WHERE current_stock <> (SELECT"
+                "   coalesce(sum(quantity_delta), 0) FROM stock_movements m"
+                "   WHERE m.product_id = p.id))"
+            ).fetchone()
+            stock = connection.execute("SELECT name, current_stock FROM products").fetchall()
+        assert row is not None
+        names = ("sales", "sale_items", "sale_movements", "write_requests", "off_ledger")
+        return {**dict(zip(names, row, strict=True)), "stock": dict(stock)}
+
+    def idempotency_table(self) -> Any:
+        """moto's idempotency table (the template's IdempotencyTable) of this run, via boto3."""
+        import boto3
+
+        return boto3.resource(
+            "dynamodb",
+            endpoint_url=self.runtime["dynamodb_endpoint"],
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        ).Table(self.runtime["resources"]["IdempotencyTable"])
+
+    def function_log_count(self, text: str) -> int:
+        """How many lines of the functions' log (every launch's) contain `text`."""
+        log = self.state_dir / "functions.log"
+        return sum(text in line for line in log.read_text().splitlines()) if log.exists() else 0
+
     def manager_token(self) -> str:
         credentials = b64encode(":".join(MANAGER).encode()).decode()
         request = urllib.request.Request(

@@ -1,6 +1,7 @@
 """`make run` as a real process, stopped and started again: one signal stops PostgreSQL and
 moto, whatever arrives after it, and the cooldowns outlive a restart as the notifications do,
-so a restarted `make run` sends nothing twice.
+so a restarted `make run` sends nothing twice; the demo's sales (POST /api/pos/sales at every
+start, the same Idempotency-Keys) are sold once, whichever record answers the retries.
 
 Slow: each test starts PostgreSQL from an empty folder (initdb, migrations, the demo bar).
 """
@@ -8,14 +9,22 @@ Slow: each test starts PostgreSQL from an empty folder (initdb, migrations, the 
 from __future__ import annotations
 
 import signal
+from collections import Counter
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from devtools.demo_data import DELIVERY, PACKAGES, PRODUCTS
+from devtools.demo_sales import DEMO_SALES
 from tests.support.make_run import MakeRun, port_open, postgres_processes
 
 pytestmark = pytest.mark.slow
+
+# What services/sales.py logs when PostgreSQL's write_requests answers a retry (Powertools'
+# record in DynamoDB answers without running the function, so without a line).
+ANSWERED_BY_POSTGRES = "Sale answered from its committed record"
 
 
 @pytest.fixture
@@ -38,6 +47,43 @@ def assert_everything_stopped(run: MakeRun, endpoints: tuple[str, ...]) -> None:
 
 def endpoints(run: MakeRun) -> tuple[str, ...]:
     return (run.runtime["database_url"], run.runtime["dynamodb_endpoint"], run.url)
+
+
+def demo_sale_lines(run: MakeRun) -> list[str]:
+    return [line.strip() for line in run.lines if line.strip().startswith("demo-sale-")]
+
+
+def stock_after_one_of_each_demo_sale() -> dict[str, Decimal]:
+    """The demo bar's stock once each cart was sold once and the gin arrived."""
+    recipes = {name: items for name, _, _, items in PACKAGES}
+    stock = {name: Decimal(level) for name, _, _, level, _ in PRODUCTS}
+    for sale in DEMO_SALES:
+        for name, quantity in sale.lines:
+            for component, per_package in recipes.get(name, [(name, "1")]):
+                stock[component] -= Decimal(per_package) * quantity
+    delivered, amount, _ = DELIVERY
+    stock[delivered] += amount
+    return stock
+
+
+def products_each_demo_sale_deducts() -> int:
+    recipes = {name: items for name, _, _, items in PACKAGES}
+    return sum(
+        len(
+            {
+                component
+                for name, _ in sale.lines
+                for component, _ in recipes.get(name, [(name, "1")])
+            }
+        )
+        for sale in DEMO_SALES
+    )
+
+
+def assert_the_demo_sales_were_answered_from_their_records(run: MakeRun) -> None:
+    lines = demo_sale_lines(run)
+    assert len(lines) == len(DEMO_SALES), run.output()
+    assert all("already recorded" in line for line in lines), run.output()
 
 
 def ctrl_c_then_make_forwards_a_second_signal(run: MakeRun) -> None:
@@ -69,6 +115,17 @@ def test_restarting_make_run_sends_no_notification_twice_and_keeps_the_cooldowns
     assert "-> 401" not in output
     emails = sorted((make_run.state_dir / "outbox").glob("*.eml"))
     assert len(emails) == 2, output
+    # The demo bar sold each cart once through the route, before the monitor's first run.
+    lines = demo_sale_lines(first)
+    assert len(lines) == len(DEMO_SALES), output
+    assert all(", deducted " in line for line in lines), output
+    assert output.index("demo-sale-1") < output.index("monitor ok")
+    sold = first.sales_recorded()
+    assert sold["sales"] == sold["write_requests"] == len(DEMO_SALES)
+    assert sold["sale_items"] == sum(len(sale.lines) for sale in DEMO_SALES)
+    assert sold["sale_movements"] == products_each_demo_sale_deducts()
+    assert sold["off_ledger"] == 0  # the ledger's deltas sum to every product's stock
+    assert sold["stock"] == stock_after_one_of_each_demo_sale()
     first.signal(signal.SIGTERM)  # a supervisor's stop
     assert_everything_stopped(first, endpoints(first))
 
@@ -79,19 +136,31 @@ def test_restarting_make_run_sends_no_notification_twice_and_keeps_the_cooldowns
         assert "webhook demo:" not in run.output()  # nothing delivered twice
         assert run.notification_count() == notifications
         assert run.cooldown_stats() == stats
+        assert_the_demo_sales_were_answered_from_their_records(run)
+        assert run.sales_recorded() == sold  # nothing sold twice
         return run
 
+    # Answered by Powertools' records, restored from the journal: the function never ran.
     run = restart()
+    assert run.function_log_count(ANSWERED_BY_POSTGRES) == 0
+    records = run.idempotency_table().scan()["Items"]
+    assert Counter(item["status"] for item in records) == {"COMPLETED": len(DEMO_SALES)}
+    # Those records gone (as after their day, or a deleted journal): PostgreSQL answers next.
+    for item in records:
+        run.idempotency_table().delete_item(Key={"id": item["id"]})
     ctrl_c_then_make_forwards_a_second_signal(run)
     assert_everything_stopped(run, endpoints(run))
 
     # A crash: nothing is cleaned up, PostgreSQL keeps running (the next start reuses it) and
     # the journal has what was fsync'd before each answer.
     run = restart()
+    assert run.function_log_count(ANSWERED_BY_POSTGRES) == len(DEMO_SALES)
     run.signal_group(signal.SIGKILL)
     run.wait_exit()
 
+    # The answers PostgreSQL gave are Powertools' records again.
     run = restart()
+    assert run.function_log_count(ANSWERED_BY_POSTGRES) == len(DEMO_SALES)
     run.signal(signal.SIGTERM)
     assert_everything_stopped(run, endpoints(run))
 
