@@ -130,9 +130,6 @@ class LocalServices:
             "CRON_SECRET": self.cron_secret,
             "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         }
-        tables = list(template.tables.values())
-        if len(tables) == 1:
-            variables["COOLDOWN_TABLE_NAME"] = tables[0].local_name
         if self.started_moto is not None or not os.environ.get("AWS_ACCESS_KEY_ID"):
             variables.update(_MOTO_CREDENTIALS)
         # Locally an episode resolves on the first run that finds it clear, so that the demo
