@@ -42,6 +42,7 @@ TABLES = (
     "package_items",
     "packages",
     "products",
+    "stock_events",
     "usage_base",
     "usage_base_products",
 )
