@@ -13,6 +13,7 @@ import json
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -25,6 +26,8 @@ class EventBridgeProxy:
         self._lock = threading.Lock()
         self._failing: dict[str, tuple[str, str]] = {}  # marker in a Detail -> code, message
         self.calls: list[list[dict[str, Any]]] = []  # each PutEvents call's entries
+        # Run after each PutEvents call's answer is made, before it is sent back.
+        self.after_put_events: Callable[[], object] | None = None
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -94,6 +97,8 @@ class EventBridgeProxy:
             for failure in failures
         ]
         failed = sum(1 for result in results if "ErrorCode" in result)
+        if self.after_put_events is not None:
+            self.after_put_events()
         return 200, json.dumps({"FailedEntryCount": failed, "Entries": results}).encode()
 
     def _forward(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, str]:
