@@ -30,6 +30,7 @@ from uuid import UUID
 
 import psycopg
 from aws_lambda_powertools.metrics import MetricUnit
+from psycopg.pq import TransactionStatus
 
 from inventory.config import get_settings
 from inventory.data import event_bus
@@ -62,11 +63,20 @@ class Publication:
 
 
 def publish_after_commit(ids: Sequence[UUID]) -> Publication:
-    """Publish the events just committed under `ids` (those still owed). Never raises: what
-    is not published stays owed for the sweep."""
+    """Publish the events just committed under `ids` (those still owed). Never raises for a
+    fault: what is not published stays owed for the sweep. Called inside the writer's open
+    transaction (on the container's connection) it raises RuntimeError: a programming error."""
     if not ids:
         return Publication()
-    return _publish(lambda connection: pending(connection, ids), unread=len(ids))
+
+    def read(connection: psycopg.Connection[Any]) -> list[OwedEvent]:
+        # Inside the writer's transaction the read would see, and publish, an event its
+        # rollback may yet take back.
+        if connection.info.transaction_status is not TransactionStatus.IDLE:
+            raise RuntimeError("publish_after_commit is called after the commit, not inside it")
+        return pending(connection, ids)
+
+    return _publish(read, unread=len(ids))
 
 
 def sweep(*, deadline: Deadline | None = None) -> Publication:
@@ -82,7 +92,10 @@ def sweep(*, deadline: Deadline | None = None) -> Publication:
 
 
 def _publish(
-    read: Callable[[Any], list[OwedEvent]], *, unread: int, deadline: Deadline | None = None
+    read: Callable[[psycopg.Connection[Any]], list[OwedEvent]],
+    *,
+    unread: int,
+    deadline: Deadline | None = None,
 ) -> Publication:
     try:
         bus_name = get_settings().stock_event_bus_name
@@ -123,7 +136,9 @@ def _by_reason(published: Published) -> list[tuple[str, list[UUID]]]:
 
 
 def _record(
-    connection: Any, taken: Sequence[UUID], refused: Sequence[tuple[str, list[UUID]]]
+    connection: psycopg.Connection[Any],
+    taken: Sequence[UUID],
+    refused: Sequence[tuple[str, list[UUID]]],
 ) -> None:
     """The marks: one statement for the published, one per distinct refusal (one in the usual
     case, a call that failed as a whole)."""

@@ -64,6 +64,24 @@ def test_an_event_committed_is_published_once_and_marked(
     assert metric_values(FAILED_METRIC) == []
 
 
+def test_publishing_inside_the_writers_transaction_is_refused_as_a_programming_error(
+    db: psycopg.Connection[Any], stock_bus: StockBus
+) -> None:
+    """Inside the transaction the read would see an event its rollback may take back."""
+    from inventory.data.db import run_on_connection
+
+    def sale(connection: psycopg.Connection[Any]) -> None:
+        with connection.transaction():
+            event_id = outbox.insert(connection, stock_changed())
+            publish_after_commit([event_id])
+
+    with pytest.raises(RuntimeError, match="after the commit"):
+        run_on_connection(sale)
+
+    assert rows(db) == {}
+    assert stock_bus.arrived_ids() == []
+
+
 def test_an_event_whose_transaction_rolled_back_is_never_published(
     db: psycopg.Connection[Any], stock_bus: StockBus
 ) -> None:
