@@ -19,6 +19,7 @@ template's rules on them delivered to its functions, as EventBridge would.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -77,8 +78,25 @@ def create_event_buses(template: Template, endpoint: str) -> dict[str, str]:
     return dict(template.event_buses)
 
 
-def queue_name(rule: EventRule, function: str) -> str:
-    return f"{LOCAL_STACK_NAME}-{rule.name}-{function}"[:_QUEUE_NAME_LIMIT]
+def queue_name(bus_name: str, rule: EventRule, function: str) -> str:
+    """`<bus>-<rule>-<function>`; a longer name than SQS takes is cut and made unique again by
+    a hash of the whole."""
+    name = f"{bus_name}-{rule.name}-{function}"
+    if len(name) <= _QUEUE_NAME_LIMIT:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: _QUEUE_NAME_LIMIT - 9]}-{digest}"
+
+
+def _queue(sqs: Any, name: str) -> str:
+    """The queue's URL, created (or its attributes set, when it exists) as a rule's target."""
+    attributes = {"VisibilityTimeout": _VISIBILITY_TIMEOUT_SECONDS}
+    try:
+        return str(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+    except sqs.exceptions.QueueNameExists:  # made earlier with other attributes
+        url = str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+        return url
 
 
 def route_rule(rule: EventRule, bus_name: str, endpoint: str) -> list[tuple[str, str]]:
@@ -89,10 +107,7 @@ def route_rule(rule: EventRule, bus_name: str, endpoint: str) -> list[tuple[str,
     events.put_rule(Name=rule_name, EventBusName=bus_name, EventPattern=json.dumps(rule.pattern))
     routed = []
     for function in rule.functions:
-        url = sqs.create_queue(
-            QueueName=queue_name(rule, function),
-            Attributes={"VisibilityTimeout": _VISIBILITY_TIMEOUT_SECONDS},
-        )["QueueUrl"]
+        url = _queue(sqs, queue_name(bus_name, rule, function))
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]

@@ -138,6 +138,19 @@ def test_the_rules_on_the_templates_bus_that_invoke_its_functions_are_found(
     assert template.event_buses["StockEventBus"].startswith("inventory-local-stock-events-")
 
 
+def test_each_bus_rule_and_function_has_a_queue_of_its_own_within_sqss_limit() -> None:
+    rule = EventRule("ReceiptsConsumerFunctionReceipts", "StockEventBus", PATTERN, ("F",))
+    names = {
+        local_events.queue_name(bus, rule, function)
+        for bus in ("inventory-local-stock-events-a", "inventory-local-stock-events-b")
+        for function in ("ReceiptsConsumerFunction", "ReceiptsConsumerFunction2")
+    }
+
+    assert len(names) == 4
+    assert all(len(name) <= 80 for name in names)
+    assert local_events.queue_name("bus", rule, "F") == "bus-ReceiptsConsumerFunctionReceipts-F"
+
+
 def test_the_real_template_has_its_bus_and_no_consumer_rule_yet() -> None:
     assert load_template().event_buses == {"StockEventBus": "inventory-local-stock-events"}
     assert load_template().event_rules == []
