@@ -6,7 +6,9 @@ event source, a webhook receiver that verifies every signature, and the e-mails 
   journaled: a restart starts with empty queues, and the deliveries still pending in
   PostgreSQL are put on the new queue by the monitor's dispatch.
 - The functions an SQS event invokes (the delivery function) are fed by
-  `devtools.sqs_event_source`, as Lambda's event source mapping would.
+  `devtools.sqs_event_source`, as Lambda's event source mapping would; so are the functions a
+  rule on the stock event bus invokes, through a queue of the rule's own
+  (`devtools.local_events`).
 - The local receiver (`devtools.webhook_receiver`, on 127.0.0.1:WEBHOOK_RECEIVER_PORT, 3001)
   verifies every webhook with the `standardwebhooks` package and prints what it received.
 - Every message moto's SES took is written to `.local/outbox/` as an `.eml` file and named
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools import sqs_event_source
+from devtools.local_events import rule_sources
 from devtools.local_state import local_dir, shown
 from devtools.template import LOCAL_ACCOUNT_ID, LOCAL_REGION, LOCAL_STACK_NAME, Template
 
@@ -217,7 +220,7 @@ class LocalDelivery:
         invoke: Callable[[Any, dict[str, Any]], Any],
         echo: Echo,
     ) -> LocalDelivery | None:
-        """None when the template has no queue function or no local queue."""
+        """None when the template has no queue function, local queue or event rule."""
         from devtools.webhook_receiver import WebhookReceiver
 
         sources = []
@@ -226,6 +229,8 @@ class LocalDelivery:
                 url = resources.get(source.queue)
                 if url:
                     sources.append((url, source.batch_size, _invoker(invoke, spec)))
+        # The template's rules on its event buses, each to a queue of its own in moto.
+        sources += rule_sources(template, resources, endpoint, invoke, echo)
         if not sources:
             return None
         try:

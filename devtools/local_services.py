@@ -148,8 +148,10 @@ class LocalServices:
         if self.local_aws:
             from devtools.local_delivery import sender
 
-            # Delivery's queue, topic and SES are moto's too; links point at the local API.
-            for service in ("SQS", "SNS", "SESV2"):
+            # Delivery's queue, topic and SES are moto's too, and so is the stock event bus
+            # (boto3 names EventBridge's variable after its service id); links point at the
+            # local API.
+            for service in ("SQS", "SNS", "SESV2", "EVENTBRIDGE"):
                 variables[f"AWS_ENDPOINT_URL_{service}"] = self.dynamodb_endpoint
             variables["NOTIFICATION_SENDER_EMAIL"] = sender()
             variables["PUBLIC_API_URL"] = f"http://127.0.0.1:{os.environ.get('PORT', '3000')}"
@@ -331,12 +333,14 @@ def start_services(
                 services.notes.append(f"created table(s) {', '.join(created)} from template.yaml")
         if services.started_moto is not None:
             from devtools.local_delivery import create_queues_and_topics
+            from devtools.local_events import create_event_buses
 
             made = create_queues_and_topics(template, services.dynamodb_endpoint)
+            made.update(create_event_buses(template, services.dynamodb_endpoint))
             services.resources.update(made)
             services.local_aws = True
             if made:
-                services.notes.append(f"queue(s) and topic(s) {', '.join(made)} in moto")
+                services.notes.append(f"queues, topics and buses {', '.join(made)} in moto")
         if not env.get("DATABASE_URL") or provision_external:
             applied, loaded = prepare_database(services.database_url)
             if applied:

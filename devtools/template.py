@@ -8,6 +8,7 @@ to the template is picked up everywhere without a list to keep in step.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ LOCAL_REGION = "us-east-1"
 LOCAL_ACCOUNT_ID = "123456789012"
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
+EVENT_BUS_TYPE = "AWS::Events::EventBus"
+EVENT_RULE_TYPE = "AWS::Events::Rule"
 HTTP_API_TYPE = "AWS::Serverless::HttpApi"
 TABLE_TYPES = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
 _PATH_PARAMETER = re.compile(r"\{([^}/]+?)(\+?)\}")
@@ -139,6 +142,19 @@ class QueueSource:
 
 
 @dataclass(frozen=True)
+class EventRule:
+    """A rule on one of the template's event buses that invokes the template's functions: an
+    AWS::Events::Rule whose Targets are `!GetAtt <Function>.Arn`, or a function's
+    `EventBridgeRule` event. `name` is its logical id (SAM's `<Function><Event>` for an event),
+    `bus` the bus's logical id, `pattern` its EventPattern."""
+
+    name: str
+    bus: str
+    pattern: Mapping[str, Any]
+    functions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class JwtAuthorizerSpec:
     """One JWT authorizer of the HttpApi's `Auth.Authorizers`, values as the template has them
     (the issuer and audience are intrinsics: the stack's Cognito pool or a parameter)."""
@@ -199,6 +215,45 @@ class Template:
     def queue_functions(self) -> list[FunctionSpec]:
         """The functions an SQS queue invokes (Events of Type SQS)."""
         return [spec for spec in self.functions.values() if spec.queue_sources]
+
+    @property
+    def event_buses(self) -> dict[str, str]:
+        """Each AWS::Events::EventBus's local name, by logical id (its `Name` resolved, else
+        `<stack>-<logical id>`)."""
+        found = {}
+        for logical_id in self.resources_of_type(EVENT_BUS_TYPE):
+            properties = self.raw["Resources"][logical_id].get("Properties") or {}
+            name = self.resolve(properties.get("Name")) if "Name" in properties else None
+            found[logical_id] = name or f"{LOCAL_STACK_NAME}-{logical_id}"
+        return found
+
+    @property
+    def event_rules(self) -> list[EventRule]:
+        """Every enabled rule on one of the template's buses that targets its functions."""
+        buses = set(self.resources_of_type(EVENT_BUS_TYPE))
+        rules = []
+        for logical_id in self.resources_of_type(EVENT_RULE_TYPE):
+            properties = self.raw["Resources"][logical_id].get("Properties") or {}
+            targets = tuple(
+                function
+                for target in properties.get("Targets") or []
+                if (function := _function_arn_of(target.get("Arn"), self.functions)) is not None
+            )
+            rule = _rule(logical_id, properties, "EventPattern", buses, targets)
+            if rule is not None:
+                rules.append(rule)
+        for function_id in self.functions:
+            properties = self.raw["Resources"][function_id].get("Properties") or {}
+            for name, event in (properties.get("Events") or {}).items():
+                if event.get("Type") != "EventBridgeRule":
+                    continue
+                event_properties = event.get("Properties") or {}
+                rule = _rule(
+                    f"{function_id}{name}", event_properties, "Pattern", buses, (function_id,)
+                )
+                if rule is not None:
+                    rules.append(rule)
+        return rules
 
     def resources_of_type(self, kind: str) -> list[str]:
         """The logical ids of the template's resources of one type (AWS::SQS::Queue, ...)."""
@@ -363,6 +418,48 @@ class Template:
             name: self.resolve(value, resources) for name, value in spec.environment.items()
         }
         return {name: value for name, value in resolved.items() if value is not None}
+
+
+def _bus_of(value: Any, buses: set[str]) -> str | None:
+    """The bus logical id an EventBusName names: `!Ref Bus`, `!GetAtt Bus.Name` or `.Arn`."""
+    if isinstance(value, dict) and value.get("Ref") in buses:
+        return str(value["Ref"])
+    target = value.get("Fn::GetAtt") if isinstance(value, dict) else None
+    if isinstance(target, str):
+        target = target.split(".")
+    if isinstance(target, list) and len(target) == 2 and target[0] in buses:
+        return str(target[0]) if target[1] in ("Name", "Arn") else None
+    return None
+
+
+def _function_arn_of(value: Any, functions: Mapping[str, Any]) -> str | None:
+    """The function a target's `!GetAtt Function.Arn` names, else None."""
+    target = value.get("Fn::GetAtt") if isinstance(value, dict) else None
+    if isinstance(target, str):
+        target = target.split(".")
+    if isinstance(target, list) and len(target) == 2 and target[1] == "Arn":
+        return str(target[0]) if target[0] in functions else None
+    return None
+
+
+def _rule(
+    name: str,
+    properties: Mapping[str, Any],
+    pattern_key: str,
+    buses: set[str],
+    functions: tuple[str, ...],
+) -> EventRule | None:
+    bus = _bus_of(properties.get("EventBusName"), buses)
+    pattern = properties.get(pattern_key)
+    if isinstance(pattern, str):
+        pattern = json.loads(pattern)
+    enabled = properties.get("Enabled", True) is not False and properties.get("State") not in (
+        "DISABLED",
+        False,
+    )
+    if bus is None or not isinstance(pattern, dict) or not functions or not enabled:
+        return None
+    return EventRule(name=name, bus=bus, pattern=pattern, functions=functions)
 
 
 def _is_intrinsic(value: Any) -> bool:

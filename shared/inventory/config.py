@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     delivery_storm_threshold: int = Field(default=20, ge=1, le=100_000)
     webhook_timeout_seconds: float = Field(default=15, gt=0, le=60)
 
+    # stock.changed events (issue 18): the EventBridge bus they are published to. None: nothing
+    # is published and the events stay owed in `stock_events` (tools, tests); a bus set later
+    # gets them from the monitor's sweep.
+    stock_event_bus_name: str | None = None
+
     @property
     def cooldown_window(self) -> timedelta | None:
         """NOTIFICATION_COOLDOWN_HOURS as a duration; None when 0 turns the cooldown off."""

@@ -21,6 +21,9 @@ ANSWER_SECONDS = 2
 METRICS_NAMESPACE = "InventoryAutomation"
 # Emitted by the delivery function, not the monitor (tests/contract/test_delivery_resources.py).
 DELIVERY_METRICS = {"DeliveriesSent", "DeliveryAttemptsFailed", "DeliveriesDead"}
+# Emitted only when a publish fails, by the stock writers and the monitor's sweep
+# (tests/contract/test_stock_event_resources.py).
+STOCK_EVENT_METRICS = {"StockEventsPublishFailed"}
 # The routes that run a full evaluation or reset the cooldowns: stricter throttling.
 EXPENSIVE_ROUTES = {
     "POST /api/inventory/notifications/check",
@@ -138,7 +141,7 @@ def test_monitor_alarms_watch_metrics_the_monitor_emits(db: psycopg.Connection[A
         alarm["Properties"]
         for alarm in _resources("AWS::CloudWatch::Alarm").values()
         if alarm["Properties"].get("Namespace") == METRICS_NAMESPACE
-        and alarm["Properties"]["MetricName"] not in DELIVERY_METRICS
+        and alarm["Properties"]["MetricName"] not in DELIVERY_METRICS | STOCK_EVENT_METRICS
     ]
 
     assert directive["Namespace"] == METRICS_NAMESPACE

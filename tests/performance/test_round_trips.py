@@ -99,7 +99,8 @@ def test_monitor_run_costs_the_same_statements_for_10_and_1000_packages(
     assert (small_checked, large_checked) == (10, 1000)
     assert small == large
     # Per connection: BEGIN, export or import of the snapshot, its reads (a part of the problem
-    # packages; the reader's also the usage), COMMIT; the episode sweep; one insert.
+    # packages; the reader's also the usage), COMMIT; the episode sweep; one insert. (No
+    # STOCK_EVENT_BUS_NAME here: the stock event sweep sends nothing; counted below.)
     assert small == 4 + 5 + 1 + 1
 
 
@@ -200,3 +201,33 @@ def test_delivering_to_subscribers_adds_two_round_trips_at_any_size(
 
     # The run's 4 + 5 + 1 + 1 (test above), then the dispatch: the due rows and their mark.
     assert statements(10) == statements(100) == 4 + 5 + 1 + 1 + 2
+
+
+def test_the_stock_event_sweep_adds_one_round_trip_and_two_when_events_are_owed_at_any_count(
+    db: psycopg.Connection[Any],
+    cooldown_table: str,
+    moto_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from inventory.data.db import reset_connection
+    from tests.support.stock_events import backdate, owe, set_up_stock_bus
+
+    monkeypatch.setattr(monitor, "keep_usage_base", lambda *_: False)
+    bus = set_up_stock_bus(moto_endpoint, monkeypatch)
+    reset_connection()
+
+    def statements(owed: int) -> int:
+        db.execute("TRUNCATE stock_events")
+        backdate(db, owe(db, owed))
+        count, checked = _statements_for_monitor(db, 10)
+        assert checked == 10
+        return count
+
+    try:
+        # The run's 4 + 5 + 1 + 1 (above), then the sweep: its read of the events owed for over
+        # a minute, and, when there are some, one mark of those EventBridge took (ten to a
+        # PutEvents call, so 100 events cost no more statements than 10).
+        assert statements(0) == 4 + 5 + 1 + 1 + 1
+        assert statements(10) == statements(100) == 4 + 5 + 1 + 1 + 2
+    finally:
+        bus.delete()

@@ -43,6 +43,7 @@ TABLES = (
     "packages",
     "products",
     "sales",
+    "stock_events",
     "stock_movements",
     "usage_base",
     "usage_base_products",

@@ -10,6 +10,7 @@ Quantity goes through `exact_json` (http.py's serializer and the cached bodies a
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from typing import Annotated, Any
@@ -70,3 +71,10 @@ ExactJsonObject = Annotated[
     PlainSerializer(_marked_tree, return_type=Any, when_used="json"),
     WithJsonSchema({"type": "object", "additionalProperties": True}, mode="serialization"),
 ]
+
+
+def exact_dumps(value: Any) -> str:
+    """A tree of plain JSON values as compact JSON text, every Decimal in it written as the
+    exact number it is (never through a float)."""
+    text = json.dumps(_marked_tree(value), separators=(",", ":"))
+    return exact_json(text.encode()).decode()

@@ -3,8 +3,9 @@
 A run costs a constant number of round trips whatever the catalogue size: the reads of
 services/monitor_reads.py, one concurrent batch of cooldown claims and one batch insert
 (services/delivery.py), then the episode sweep (and, when episodes end, their resolution and
-release: services/episodes.py), then the dispatch of due deliveries (services/dispatch.py). A
-run that finds the usage base missing or old rebuilds it afterwards (services/usage_upkeep.py).
+release: services/episodes.py), then the dispatch of due deliveries (services/dispatch.py) and
+the sweep of stock.changed events still owed (services/stock_events.py). A run that finds the
+usage base missing or old rebuilds it afterwards (services/usage_upkeep.py).
 
 Errors flow one way. `run` raises when it cannot evaluate at all (ConfigurationError, or
 EvaluationFailedError for a database that did not answer); a failed alert is an outcome, not an
@@ -32,7 +33,7 @@ from inventory.failures import describe_failure
 from inventory.models.monitor_result import MonitorResult, MonitorSummary
 from inventory.observability import logger, metrics
 from inventory.rules.alerts import RuleSettings, evaluate
-from inventory.services import delivery
+from inventory.services import delivery, stock_events
 from inventory.services.delivery import Delivery
 from inventory.services.dispatch import dispatch_due
 from inventory.services.episodes import end_episodes
@@ -103,6 +104,9 @@ def run(
         # Last: the run's own notifications and resolutions, retries now due, and whatever a
         # writer that died after its commit left (the outbox's sweep).
         dispatched = dispatch_due(now, deadline=deadline)
+        # Beside it, the stock.changed outbox's sweep: events owed for more than a minute (a
+        # writer that died after its commit, EventBridge down at the time).
+        swept = stock_events.sweep(deadline=deadline)
         keep_usage_base(snapshot.candidates.usage_base_built_at, now, deadline)
         result = MonitorResult(
             success=True,
@@ -112,7 +116,12 @@ def run(
                 packages_checked=snapshot.problems.packages_checked,
                 notifications_sent=delivery.count(outcomes, Delivery.SENT),
                 bottlenecks_detected=evaluation.bottlenecks_detected,
-                errors=[*ended.errors, *delivery.errors_of(outcomes), *dispatched.errors],
+                errors=[
+                    *ended.errors,
+                    *delivery.errors_of(outcomes),
+                    *dispatched.errors,
+                    *swept.errors,
+                ],
                 products_checked=snapshot.candidates.products_checked,
                 stockouts_predicted=evaluation.stockouts_predicted,
                 notifications_suppressed=delivery.count(outcomes, Delivery.SUPPRESSED),

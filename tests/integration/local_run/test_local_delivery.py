@@ -16,7 +16,9 @@ from devtools.local_delivery import LocalDelivery, Outbox
 
 def _template() -> Any:
     source = SimpleNamespace(queue="NotificationDeliveryQueue", batch_size=5)
-    return SimpleNamespace(queue_functions=[SimpleNamespace(queue_sources=(source,))])
+    return SimpleNamespace(
+        queue_functions=[SimpleNamespace(queue_sources=(source,))], event_rules=[]
+    )
 
 
 def test_the_demo_webhook_is_subscribed_at_the_configured_port_even_when_it_is_busy(
