@@ -10,7 +10,7 @@ import pytest
 from inventory.callers import Caller
 from inventory.errors import MalformedRequestError
 from inventory.rules.availability import Component, PackageSpec
-from inventory.rules.cart import PackageLine, ProductLine, demand_of
+from inventory.rules.cart import CartLine, PackageLine, ProductLine, demand_of
 from inventory.rules.stock_movements import MovementKind, level_after, signed_delta
 from inventory.services.idempotent_writes import body_hash, idempotency_key, request_of
 
@@ -36,7 +36,7 @@ def test_demand_sums_every_line_on_each_shared_component_exactly() -> None:
         MOJITO: _package(MOJITO, (RUM, "0.05"), (LIME, "0.5"), (MINT, "0.1")),
         DAIQUIRI: _package(DAIQUIRI, (RUM, "0.06"), (LIME, "0.3")),
     }
-    lines = [
+    lines: list[CartLine] = [
         PackageLine(MOJITO, 3),
         PackageLine(DAIQUIRI, 1),
         ProductLine(LIME, Decimal("0.2")),

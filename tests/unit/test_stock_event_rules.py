@@ -60,7 +60,7 @@ def test_a_sales_detail_has_the_designs_shape_in_its_order() -> None:
         '"products":[{"product_id":"0b7c6f6e-2f4e-4d55-9d1e-5b1a51d1a003",'
         '"stock_after":3.5,"version":17}],'
         '"packages":[{"package_id":"0b7c6f6e-2f4e-4d55-9d1e-5b1a51d1a004",'
-        '"max_sellable":4,"status":"low_stock"}]}'
+        '"max_sellable":4,"status":"low_stock"}],"packages_complete":true}'
     )
 
 

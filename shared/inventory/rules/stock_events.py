@@ -27,6 +27,9 @@ SOURCE = "inventory-automation"
 DETAIL_TYPE = "stock.changed"
 
 SALE = "sale"
+# An event carries at most this many packages (each about 90 bytes of the 256 KB EventBridge
+# takes per entry).
+MAX_PACKAGES = 1_000
 # What changed the stock: a POS sale, or a stock movement of one of the API's kinds.
 CAUSES = frozenset({SALE, "receipt", "waste", "correction", "count"})
 
@@ -60,6 +63,9 @@ class StockChanged:
     occurred_at: datetime
     products: tuple[ProductStock, ...]
     packages: tuple[PackageStatus, ...] = ()
+    # False: more packages were affected than an event carries (MAX_PACKAGES); read them
+    # from the availability routes.
+    packages_complete: bool = True
 
     def __post_init__(self) -> None:
         if self.cause not in CAUSES:
@@ -70,6 +76,8 @@ class StockChanged:
             raise ValueError("a stock movement's event names its movement_id and no sale_id")
         if self.occurred_at.utcoffset() is None:
             raise ValueError("occurred_at must be an aware datetime")
+        if len(self.packages) > MAX_PACKAGES:
+            raise ValueError(f"more than {MAX_PACKAGES} packages: name none, packages_complete")
         for product in self.products:
             if not product.stock_after.is_finite():
                 raise ValueError(f"stock_after of {product.product_id} is not a number")
@@ -100,6 +108,7 @@ def detail_tree(event: StockChanged) -> Mapping[str, Any]:
             {"package_id": str(p.package_id), "max_sellable": p.max_sellable, "status": p.status}
             for p in event.packages
         ],
+        "packages_complete": event.packages_complete,
     }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from inventory.callers import Caller
 from inventory.config import get_settings
-from inventory.data import availability_sql, catalog, sales, write_requests
+from inventory.data import availability_sql, catalog, sales, stock_events, write_requests
 from inventory.data.db import run_on_connection
 from inventory.data.stock_ledger import LedgerNote
 from inventory.errors import (
@@ -40,9 +41,17 @@ from inventory.models.sales import Deduction, Sale, SaleRequest
 from inventory.observability import logger, metrics
 from inventory.rules.availability import Component, PackageSpec
 from inventory.rules.cart import CartLine, LineStatus, PackageLine, Stock, check_cart, demand_of
+from inventory.rules.stock_events import (
+    MAX_PACKAGES,
+    SALE,
+    PackageStatus,
+    ProductStock,
+    StockChanged,
+)
 from inventory.rules.stock_movements import MovementKind
 from inventory.services.cart import line_ids, refuse_unknown
 from inventory.services.idempotent_writes import IdempotentRequest, request_of, run_once
+from inventory.services.stock_events import publish_after_commit
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -66,9 +75,12 @@ def sell(
     idempotent = request_of(OPERATION, caller, key, request.model_dump(mode="json"))
 
     def write() -> str:
-        return run_on_connection(
+        text, event_id = run_on_connection(
             lambda connection: _sell_once(connection, request, idempotent, caller, moment)
         )
+        if event_id is not None:
+            publish_after_commit([event_id])  # never raises: the monitor's sweep retries
+        return text
 
     return Sale.model_validate(
         json.loads(run_once(idempotent, write, context), parse_float=Decimal)
@@ -89,21 +101,41 @@ def _sell_once(
     idempotent: IdempotentRequest,
     caller: Caller,
     now: datetime,
-) -> str:
-    """The answer's JSON text; the transaction is rolled back by any error."""
+) -> tuple[str, UUID | None]:
+    """The answer's JSON text and the stock.changed event it owes (None: a replay); the
+    transaction is rolled back by any error."""
     sale_id = idempotent.request_id
     with connection.transaction():
         earlier = write_requests.claim(connection, sale_id, OPERATION, idempotent.body_hash)
         if earlier is not None:
-            return _replay(earlier, idempotent)
+            return _replay(earlier, idempotent), None
         answer = _record(connection, request, sale_id, caller.label, now)
         text = exact_json(answer.model_dump_json().encode()).decode()
         write_requests.record_answer(connection, sale_id, text)
+        event_id = stock_events.insert(connection, _stock_changed(answer))
     metrics.add_metric(name="SalesRecorded", unit=MetricUnit.Count, value=1)
     if answer.oversold:
         metrics.add_metric(name="SalesOversold", unit=MetricUnit.Count, value=1)
         logger.warning("Sale oversold stock", extra={"sale_id": str(sale_id)})
-    return text
+    return text, event_id
+
+
+def _stock_changed(sale: Sale) -> StockChanged:
+    complete = len(sale.packages) <= MAX_PACKAGES
+    return StockChanged(
+        event_id=uuid.uuid4(),
+        cause=SALE,
+        sale_id=sale.sale_id,
+        movement_id=None,
+        occurred_at=sale.sold_at,
+        products=tuple(ProductStock(d.product_id, d.stock_after, d.version) for d in sale.deducted),
+        packages=tuple(
+            PackageStatus(p.package_id, p.max_sellable, p.status.value) for p in sale.packages
+        )
+        if complete
+        else (),
+        packages_complete=complete,
+    )
 
 
 def _replay(earlier: write_requests.Earlier, idempotent: IdempotentRequest) -> str:

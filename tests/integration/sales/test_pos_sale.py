@@ -200,3 +200,30 @@ def test_dynamodb_down_is_a_503_and_sells_nothing(
     assert answer(response)["error"]["code"] == "dependency_unavailable"
     assert counts(bar) == (0, 0, 0)
     persistence_layer.cache_clear()
+
+
+def test_a_sale_publishes_one_stock_changed_event_and_its_retry_none(
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext, stock_bus: Any
+) -> None:
+    body = {"items": [{"package_id": MOJITO, "quantity": 1}]}
+    first = answer(sell(lambda_context, body, key="evented"))["data"]
+    (event,) = stock_bus.arrived(expected=1)
+    assert (event["source"], event["detail-type"]) == ("inventory-automation", "stock.changed")
+    detail = event["detail"]
+    assert (detail["cause"], detail["sale_id"], detail["movement_id"]) == (
+        "sale",
+        first["sale_id"],
+        None,
+    )
+    assert [(p["product_id"], p["stock_after"], p["version"]) for p in detail["products"]] == [
+        (d["product_id"], d["stock_after"], d["version"]) for d in first["deducted"]
+    ]
+    assert [p["package_id"] for p in detail["packages"]] == [
+        p["package_id"] for p in first["packages"]
+    ]
+    assert detail["packages_complete"] is True
+    assert bar.execute(
+        "SELECT count(*) FROM stock_events WHERE published_at IS NULL"
+    ).fetchone() == (0,)
+    sell(lambda_context, body, key="evented")
+    assert stock_bus.arrived() == []
