@@ -45,6 +45,11 @@ DESCRIPTION = (
 TAGS = (
     ("Availability", "How many of each package can be sold now, and what limits them."),
     ("POS", "Checks the point of sale makes before it sells."),
+    (
+        "Stock",
+        "The stock ledger: receipts, waste, corrections and counts recorded, and every "
+        "product's history of stock changes, whoever wrote them.",
+    ),
     ("Notifications", "Manual stock checks that notify, and the notification cooldowns."),
     ("Inbox", "Stored notifications: read them, page through them, mark them read."),
     ("Subscriptions", "Who gets which notifications: e-mail, webhook or Slack, filters, timing."),

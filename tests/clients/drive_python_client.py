@@ -43,6 +43,7 @@ from inventory_client.api.notifications import (
     run_notification_check,
 )
 from inventory_client.api.pos import record_sale, validate_cart
+from inventory_client.api.stock import list_stock_movements, record_stock_movement
 from inventory_client.api.subscriptions import (
     change_subscription,
     create_subscription,
@@ -69,6 +70,7 @@ from inventory_client.models import (
     MarkedReadEnvelope,
     MarkReadRequest,
     MonitorResultEnvelope,
+    MovementKind,
     NotificationCheckEnvelope,
     NotificationCheckRequest,
     PackageAvailabilityEnvelope,
@@ -81,6 +83,10 @@ from inventory_client.models import (
     SaleRequest,
     SecretRotatedEnvelope,
     Status,
+    StockMovementEnvelope,
+    StockMovementListEnvelope,
+    StockMovementRequest,
+    StockMovementRequestKind,
     SubscriptionChange,
     SubscriptionCreatedEnvelope,
     SubscriptionDeletedEnvelope,
@@ -193,6 +199,53 @@ def drive(base_url: str, cron_token: str, access_token: str) -> list[str]:
     )
     assert expect(short, HTTPStatus.CONFLICT, InsufficientStockEnvelope).error.shortages
     seen.append(f"recordSale: sold, retried as sale {sold.sale_id}, short cart refused")
+
+    # Stock: a receipt of the sold package's limiting product, its retry under the same key,
+    # a count that finds the level on record; the ledger in pages of 2, an unknown product.
+    stocked = limit.product_id
+    receipt = StockMovementRequest(
+        product_id=stocked,
+        kind=StockMovementRequestKind.RECEIPT,
+        quantity=24,
+        reason="delivery note 4711",
+    )
+    key = str(uuid.uuid4())
+    received = expect(
+        record_stock_movement.sync_detailed(client=client, body=receipt, idempotency_key=key),
+        HTTPStatus.CREATED,
+        StockMovementEnvelope,
+    ).data
+    assert received.kind == MovementKind.RECEIPT
+    assert received.quantity_delta == 24
+    repeated = record_stock_movement.sync_detailed(client=client, body=receipt, idempotency_key=key)
+    assert expect(repeated, HTTPStatus.CREATED, StockMovementEnvelope).data.id == received.id
+    count = StockMovementRequest(
+        product_id=stocked, kind=StockMovementRequestKind.COUNT, quantity=received.stock_after
+    )
+    counted = expect(
+        record_stock_movement.sync_detailed(
+            client=client, body=count, idempotency_key=str(uuid.uuid4())
+        ),
+        HTTPStatus.CREATED,
+        StockMovementEnvelope,
+    ).data
+    assert counted.quantity_delta == 0
+    assert counted.version > received.version
+    seen.append(
+        f"recordStockMovement: received 24 (stock {received.stock_after}), retried, counted"
+    )
+
+    newest_moves = list_stock_movements.sync_detailed(stocked, client=client, limit=2)
+    moves = expect(newest_moves, HTTPStatus.OK, StockMovementListEnvelope).data
+    assert [m.id for m in moves] == [counted.id, received.id]
+    older_moves = list_stock_movements.sync_detailed(
+        stocked, client=client, limit=2, after=after_cursor(newest_moves.headers["Link"])
+    )
+    earlier = expect(older_moves, HTTPStatus.OK, StockMovementListEnvelope).data
+    assert [m.kind for m in earlier] == [MovementKind.SALE, MovementKind.EXTERNAL]
+    nowhere = list_stock_movements.sync_detailed(uuid.uuid4(), client=client)
+    assert expect(nowhere, HTTPStatus.NOT_FOUND, ErrorEnvelope).success is False
+    seen.append("listStockMovements: newest first, two pages of 2; unknown product 404")
 
     # The manual check: no body at all, one package, the bottlenecks.
     full = run_notification_check.sync_detailed(client=client)

@@ -45,6 +45,8 @@ ROUTE_SCOPES = {
     ),
     # Sales and stock movements (SPEC §11): the POS terminals' writes.
     "POST /api/pos/sales": ("inventory/sales.write",),
+    "POST /api/inventory/stock-movements": ("inventory/sales.write",),
+    "GET /api/inventory/products/{productId}/stock-movements": ("inventory/sales.write",),
 }
 
 RESOURCE_SERVER_SCOPES = {

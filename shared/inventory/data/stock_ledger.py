@@ -1,4 +1,5 @@
-"""The stock ledger (migration 0010): what the API tells its trigger, and the history's pages.
+"""The stock ledger (migration 0010): what the API tells its trigger, a movement's statement,
+and the history's pages.
 
 The trigger on `products` writes the rows; an API statement describes its change in
 transaction-local settings it sets for itself (`ledger_note`, a CTE that the statement's
@@ -17,7 +18,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import dict_row
 
-from inventory.rules.stock_movements import MovementKind
+from inventory.rules.stock_movements import MovementKind, signed_delta
 
 # Joined by the statement that changes stock (`FROM ..., ledger_note`): one row, so it
 # multiplies nothing.
@@ -95,3 +96,75 @@ def movements_of_reference(
             (reference_id,),
         )
         return [to_movement(row) for row in cursor.fetchall()]
+
+
+_APPLY_MOVEMENT = (
+    "WITH "
+    + LEDGER_NOTE_CTE
+    + """
+UPDATE products p
+SET current_stock = coalesce(%(level)s::numeric, p.current_stock + %(delta)s::numeric)
+FROM ledger_note
+WHERE p.id = %(product_id)s
+RETURNING p.id
+"""
+)
+
+
+def apply_movement(
+    connection: psycopg.Connection[Any], product_id: UUID, quantity: Decimal, note: LedgerNote
+) -> Movement | None:
+    """One product's stock moved by `note.kind` (a count sets the level `quantity`; the other
+    kinds add their signed amount) in one statement, whose trigger writes the ledger's row;
+    that row, or None when no product has the id. `note.reference_id` must name this change
+    alone. The UPDATE takes the product's row lock, so concurrent writers of the product
+    apply one after the other and each row's `stock_after` is the level its change left."""
+    assert note.reference_id is not None
+    delta = signed_delta(note.kind, quantity)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _APPLY_MOVEMENT,
+            {
+                **note.params(),
+                "product_id": product_id,
+                "level": quantity if delta is None else None,
+                "delta": delta,
+            },
+        )
+        if cursor.fetchone() is None:
+            return None
+    (movement,) = movements_of_reference(connection, note.reference_id)
+    return movement
+
+
+# Above any seq: the first page's bound, so that every page is the same index range scan.
+NO_BOUND = 2**63 - 1
+
+_PAGE = (
+    "SELECT m.* FROM products p LEFT JOIN LATERAL ("
+    " SELECT " + COLUMNS + " FROM stock_movements"
+    " WHERE product_id = p.id AND seq < %(before)s ORDER BY seq DESC LIMIT %(rows)s"
+    ") m ON true WHERE p.id = %(product_id)s ORDER BY m.seq DESC"
+)
+
+
+def fetch_page(
+    connection: psycopg.Connection[Any], product_id: UUID, before_seq: int | None, limit: int
+) -> tuple[list[Movement], bool] | None:
+    """The product's `limit` newest rows older than `before_seq` (newest first; the
+    `idx_stock_movements_product_seq` range), and whether more follow; None when no product
+    has the id. One statement: an empty page of a product is told from no product."""
+    with connection.cursor(row_factory=dict_row) as cursor:
+        cursor.execute(
+            _PAGE,
+            {
+                "product_id": product_id,
+                "before": NO_BOUND if before_seq is None else before_seq,
+                "rows": limit + 1,
+            },
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    movements = [to_movement(row) for row in rows if row["id"] is not None]
+    return movements[:limit], len(movements) > limit

@@ -37,7 +37,7 @@ MAX_PRODUCT_QUANTITY = Decimal(1_000_000)
 PRODUCT_DECIMAL_PLACES = 15
 
 
-def _json_number(value: Any) -> Any:
+def json_number_only(value: Any) -> Any:
     # Lax validation would read "2" or true as numbers; the contract says a JSON number.
     if isinstance(value, bool | str | bytes):
         raise PydanticCustomError("number_type", "Input should be a JSON number")
@@ -47,7 +47,7 @@ def _json_number(value: Any) -> Any:
 PackageCount = Annotated[
     int,
     Field(gt=0, le=MAX_PACKAGE_QUANTITY, description="Whole packages."),
-    BeforeValidator(_json_number),
+    BeforeValidator(json_number_only),
 ]
 ProductAmount = Annotated[
     Decimal,
@@ -57,7 +57,7 @@ ProductAmount = Annotated[
         allow_inf_nan=False,
         decimal_places=PRODUCT_DECIMAL_PLACES,
     ),
-    BeforeValidator(_json_number),
+    BeforeValidator(json_number_only),
     WithJsonSchema(
         {
             "type": "number",

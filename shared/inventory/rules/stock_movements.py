@@ -43,3 +43,16 @@ def level_after(kind: MovementKind, quantity: Decimal, current: Decimal) -> Deci
     """The level a movement leaves (the reference the SQL statement is tested against)."""
     delta = signed_delta(kind, quantity)
     return quantity if delta is None else current + delta
+
+
+def quantity_refusal(kind: MovementKind, quantity: Decimal) -> str | None:
+    """Why `quantity` cannot go with `kind` (None: it can). A receipt or waste moves a positive
+    amount, a correction any amount but nothing, a count finds a level of zero or more (stock
+    on record may be negative after overselling; what is on the shelf never is)."""
+    if kind is MovementKind.COUNT:
+        return None if quantity >= 0 else "a count finds zero or more"
+    if kind is MovementKind.CORRECTION:
+        return None if quantity != 0 else "a correction changes the level: not 0"
+    if kind in (MovementKind.RECEIPT, MovementKind.WASTE):
+        return None if quantity > 0 else f"a {kind.value} moves a positive amount"
+    return f"{kind.value} is not a movement a caller posts"

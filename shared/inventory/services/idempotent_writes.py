@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from inventory.callers import Caller
 from inventory.data.idempotency_records import persistence_layer
+from inventory.data.write_requests import Earlier
 from inventory.errors import (
     DependencyUnavailableError,
     FieldProblem,
@@ -76,6 +77,21 @@ def idempotency_key(headers: Mapping[str, str] | None) -> str:
             details=[FieldProblem("header", "Idempotency-Key", "missing or not a usable key")],
         )
     return value
+
+
+def replayed(earlier: Earlier, request: IdempotentRequest) -> str:
+    """The answer of the committed write `write_requests.claim` found for this request's id:
+    its stored JSON text for the same body, IdempotencyKeyReusedError (422) for another."""
+    if earlier.request_hash != request.body_hash:
+        raise _key_reused()
+    return earlier.answer_json
+
+
+def _key_reused() -> IdempotencyKeyReusedError:
+    return IdempotencyKeyReusedError(
+        "This Idempotency-Key was used for a different request; use a new key for a new write.",
+        details=[FieldProblem("header", "Idempotency-Key", "used for another body")],
+    )
 
 
 def body_hash(canonical_body: Any) -> str:
@@ -148,10 +164,7 @@ def run_once(
             }
         )
     except IdempotencyValidationError:
-        raise IdempotencyKeyReusedError(
-            "This Idempotency-Key was used for a different request; use a new key for a new write.",
-            details=[FieldProblem("header", "Idempotency-Key", "used for another body")],
-        ) from None
+        raise _key_reused() from None
     except IdempotencyAlreadyInProgressError:
         raise IdempotencyInProgressError(
             "A request with this Idempotency-Key is still being processed; retry shortly."
