@@ -217,7 +217,7 @@ def show_inbox(runtime: LocalRuntime, out: IO[str]) -> None:
 
 
 def _example_body(path: str) -> str:
-    from devtools.demo_data import package_id
+    from devtools.demo_data import package_id, product_id
 
     if path.endswith("/cart/validate"):
         # Each line alone is sellable; together they need 9.5 limes of the 9 in stock.
@@ -230,6 +230,10 @@ def _example_body(path: str) -> str:
         return json.dumps(cart)
     if path == "/api/pos/sales":  # a Mojito, under the Idempotency-Key of its curl line
         return json.dumps({"items": [{"package_id": str(package_id("Mojito")), "quantity": 1}]})
+    if path == "/api/inventory/stock-movements":  # a case of 24 limes received
+        return json.dumps(
+            {"product_id": str(product_id("Limes")), "kind": "receipt", "quantity": 24}
+        )
     if path == "/api/notifications/read":  # everything stored until now
         return json.dumps({"before": datetime.now(UTC).isoformat(timespec="seconds")})
     if path == "/api/notification-subscriptions":  # a manager's address, high and urgent only
@@ -240,7 +244,7 @@ def _example_body(path: str) -> str:
 
 
 # Write routes that take an Idempotency-Key (SPEC §11): their curl lines send one.
-IDEMPOTENT_ROUTES = frozenset({SALES_ROUTE})
+IDEMPOTENT_ROUTES = frozenset({SALES_ROUTE, "POST /api/inventory/stock-movements"})
 
 # Routes that refuse to run without a query: the clear deletes everything only when told so.
 _EXAMPLE_QUERIES = {"/api/inventory/notifications/cooldowns": "?type=package_unavailable"}

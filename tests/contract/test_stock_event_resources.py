@@ -18,7 +18,7 @@ BUS = "StockEventBus"
 BUS_ARN = {"Fn::GetAtt": [BUS, "Arn"]}
 # The functions that publish stock.changed events: the monitor's sweep, and (when they are
 # added) the writers of stock, PosSaleFunction and StockMovementCreateFunction.
-PUBLISHERS = {"InventoryMonitorFunction", "PosSaleFunction"}
+PUBLISHERS = {"InventoryMonitorFunction", "PosSaleFunction", "StockMovementCreateFunction"}
 
 
 def _raw() -> dict[str, Any]:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from inventory.models.availability import AvailabilityItem
-from inventory.models.cart import CartRequest, ShortageOut
+from inventory.models.cart import CartRequest, PackageLineIn, ShortageOut
 from inventory.models.envelope import Envelope, ErrorDetail
 from inventory.models.numbers import Quantity
 
@@ -33,6 +33,25 @@ class SaleRequest(CartRequest):
         "stock goes negative and `oversold` says so. False: refuse a short cart. Absent: the "
         "service's ALLOW_OVERSELL setting decides.",
     )
+
+    def canonical(self) -> dict[str, Any]:
+        """The request as idempotency compares it: 2, 2.0 and 2.00 are one quantity, and one
+        instant written with two offsets is one `sold_at`."""
+        items: list[dict[str, Any]] = [
+            {"package_id": str(item.package_id), "quantity": item.quantity}
+            if isinstance(item, PackageLineIn)
+            else {
+                "product_id": str(item.product_id),
+                "quantity": format((item.quantity + 0).normalize(), "f"),  # + 0: -0 is 0
+            }
+            for item in self.items
+        ]
+        return {
+            "items": items,
+            "order_id": None if self.order_id is None else str(self.order_id),
+            "sold_at": None if self.sold_at is None else self.sold_at.astimezone(UTC).isoformat(),
+            "allow_oversell": self.allow_oversell,
+        }
 
 
 class Deduction(BaseModel):

@@ -29,7 +29,6 @@ from inventory.data.db import run_on_connection
 from inventory.data.stock_ledger import LedgerNote
 from inventory.errors import (
     FieldProblem,
-    IdempotencyKeyReusedError,
     InsufficientStockError,
     InvalidRequestError,
     ItemsInactiveError,
@@ -50,7 +49,12 @@ from inventory.rules.stock_events import (
 )
 from inventory.rules.stock_movements import MovementKind
 from inventory.services.cart import line_ids, refuse_unknown
-from inventory.services.idempotent_writes import IdempotentRequest, request_of, run_once
+from inventory.services.idempotent_writes import (
+    IdempotentRequest,
+    replayed,
+    request_of,
+    run_once,
+)
 from inventory.services.stock_events import publish_after_commit
 
 if TYPE_CHECKING:
@@ -72,7 +76,7 @@ def sell(
     """The sale's answer: recorded now, or the one recorded for this key before."""
     moment = now or datetime.now(UTC)
     _check_sold_at(request, moment)
-    idempotent = request_of(OPERATION, caller, key, request.model_dump(mode="json"))
+    idempotent = request_of(OPERATION, caller, key, request.canonical())
 
     def write() -> str:
         text, event_id = run_on_connection(
@@ -108,7 +112,8 @@ def _sell_once(
     with connection.transaction():
         earlier = write_requests.claim(connection, sale_id, OPERATION, idempotent.body_hash)
         if earlier is not None:
-            return _replay(earlier, idempotent), None
+            logger.info("Sale answered from its committed record", extra={"sale_id": str(sale_id)})
+            return replayed(earlier, idempotent), None
         answer = _record(connection, request, sale_id, caller.label, now)
         text = exact_json(answer.model_dump_json().encode()).decode()
         write_requests.record_answer(connection, sale_id, text)
@@ -136,18 +141,6 @@ def _stock_changed(sale: Sale) -> StockChanged:
         else (),
         packages_complete=complete,
     )
-
-
-def _replay(earlier: write_requests.Earlier, idempotent: IdempotentRequest) -> str:
-    if earlier.request_hash != idempotent.body_hash:
-        raise IdempotencyKeyReusedError(
-            "This Idempotency-Key was used for a different request; use a new key for a new write.",
-            details=[FieldProblem("header", "Idempotency-Key", "used for another body")],
-        )
-    logger.info(
-        "Sale answered from its committed record", extra={"sale_id": str(idempotent.request_id)}
-    )
-    return earlier.answer_json
 
 
 def _locked_specs(

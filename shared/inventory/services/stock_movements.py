@@ -18,6 +18,7 @@ another list, is a 400.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -28,13 +29,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import TypeAdapter
 
 from inventory.callers import Caller
-from inventory.data import stock_ledger, write_requests
+from inventory.config import get_settings
+from inventory.data import availability_sql, stock_events, stock_ledger, write_requests
 from inventory.data.db import run_on_connection
 from inventory.data.stock_ledger import LedgerNote, Movement
 from inventory.errors import ErrorCode, FieldProblem, InvalidRequestError, NotFoundError
 from inventory.models.numbers import exact_json
 from inventory.models.stock_movements import StockMovement, StockMovementRequest
 from inventory.observability import logger, metrics
+from inventory.rules.stock_events import MAX_PACKAGES, PackageStatus, ProductStock, StockChanged
 from inventory.services import cursors
 from inventory.services.availability_cache import etag_of
 from inventory.services.idempotent_writes import (
@@ -43,6 +46,7 @@ from inventory.services.idempotent_writes import (
     request_of,
     run_once,
 )
+from inventory.services.stock_events import publish_after_commit
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -71,9 +75,12 @@ def record(
     idempotent = request_of(OPERATION, caller, key, request.canonical())
 
     def write() -> str:
-        return run_on_connection(
+        text, event_id = run_on_connection(
             lambda connection: _record_once(connection, request, idempotent, caller)
         )
+        if event_id is not None:
+            publish_after_commit([event_id])  # never raises: the monitor's sweep retries
+        return text
 
     return StockMovement.model_validate(
         json.loads(run_once(idempotent, write, context), parse_float=Decimal)
@@ -85,8 +92,9 @@ def _record_once(
     request: StockMovementRequest,
     idempotent: IdempotentRequest,
     caller: Caller,
-) -> str:
-    """The answer's JSON text; the transaction is rolled back by any error."""
+) -> tuple[str, UUID | None]:
+    """The answer's JSON text and the stock.changed event it owes (None: a replay); the
+    transaction is rolled back by any error."""
     request_id = idempotent.request_id
     with connection.transaction():
         earlier = write_requests.claim(connection, request_id, OPERATION, idempotent.body_hash)
@@ -95,7 +103,7 @@ def _record_once(
                 "Stock movement answered from its committed record",
                 extra={"request_id": str(request_id)},
             )
-            return replayed(earlier, idempotent)
+            return replayed(earlier, idempotent), None
         note = LedgerNote(request.movement_kind, caller.label, request.reason, request_id)
         movement = stock_ledger.apply_movement(
             connection, request.product_id, request.quantity, note
@@ -108,6 +116,7 @@ def _record_once(
         answer = to_answer(movement)
         text = exact_json(answer.model_dump_json().encode()).decode()
         write_requests.record_answer(connection, request_id, text)
+        event_id = stock_events.insert(connection, _stock_changed(connection, movement))
     metrics.add_metric(name="StockMovementsRecorded", unit=MetricUnit.Count, value=1)
     logger.info(
         "Stock movement recorded",
@@ -118,7 +127,32 @@ def _record_once(
             "below_zero": movement.stock_after < 0,
         },
     )
-    return text
+    return text, event_id
+
+
+def _stock_changed(connection: psycopg.Connection[Any], movement: Movement) -> StockChanged:
+    """The event: the product's new level and the availability of the active packages using
+    it (a receipt may make them sellable again)."""
+    packages = availability_sql.fetch_availability(
+        connection,
+        availability_sql.active_packages_using([movement.product_id]),
+        get_settings().package_low_stock_threshold,
+    )
+    complete = len(packages) <= MAX_PACKAGES
+    return StockChanged(
+        event_id=uuid.uuid4(),
+        cause=movement.kind.value,
+        sale_id=None,
+        movement_id=movement.id,
+        occurred_at=movement.created_at,
+        products=(ProductStock(movement.product_id, movement.stock_after, movement.seq),),
+        packages=tuple(
+            PackageStatus(p.package_id, p.max_sellable, p.status.value) for p in packages
+        )
+        if complete
+        else (),
+        packages_complete=complete,
+    )
 
 
 def to_answer(movement: Movement) -> StockMovement:

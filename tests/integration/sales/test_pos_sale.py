@@ -227,3 +227,21 @@ def test_a_sale_publishes_one_stock_changed_event_and_its_retry_none(
     ).fetchone() == (0,)
     sell(lambda_context, body, key="evented")
     assert stock_bus.arrived() == []
+
+
+def test_a_retry_writing_the_same_numbers_and_instant_differently_is_the_same_sale(
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext
+) -> None:
+    first = (
+        f'{{"items": [{{"product_id": "{LIMES}", "quantity": 2}}],'
+        ' "sold_at": "2026-12-01T10:00:00Z"}'
+    )
+    again = (
+        '{"sold_at": "2026-12-01T11:00:00+01:00",'
+        f' "items": [{{"quantity": 2.00, "product_id": "{LIMES}"}}]}}'
+    )
+    one = sell(lambda_context, first, key="written-twice")
+    two = sell(lambda_context, again, key="written-twice")
+    assert (one["statusCode"], two["statusCode"]) == (201, 201), two["body"]
+    assert answer(one) == answer(two)
+    assert stock(bar, LIMES) == Decimal(7)

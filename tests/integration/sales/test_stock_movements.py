@@ -457,3 +457,25 @@ def test_writes_that_bypass_the_api_are_external_rows_with_the_database_user(
     assert len(ledger(bar, LIMES)) == 2  # a rename is no stock change
     listed = response_json(ledger_page(lambda_context, new))["data"]
     assert [(r["kind"], r["actor"]) for r in listed] == [("external", f"db:{user}")]
+
+
+def test_a_movement_publishes_one_stock_changed_event_and_its_retry_none(
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext, stock_bus: Any
+) -> None:
+    body = limes("receipt", 24)
+    first = move(lambda_context, body, key="evented-receipt")
+    assert first["statusCode"] == 201, first["body"]
+    movement = answer(first)["data"]
+    (event,) = stock_bus.arrived(expected=1)
+    detail = event["detail"]
+    assert (detail["cause"], detail["movement_id"], detail["sale_id"]) == (
+        "receipt",
+        movement["id"],
+        None,
+    )
+    assert detail["products"] == [
+        {"product_id": LIMES, "stock_after": 33, "version": movement["version"]}
+    ]
+    assert {MOJITO} <= {p["package_id"] for p in detail["packages"]}
+    assert move(lambda_context, body, key="evented-receipt")["statusCode"] == 201
+    assert stock_bus.arrived() == []
