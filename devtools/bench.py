@@ -56,6 +56,7 @@ from devtools.bench_floor import measure_bare_sql, measure_bare_sql_with_usage
 from devtools.bench_mechanism_pairs import bench_mechanisms_at, render_mechanisms
 from devtools.bench_monitor import WARM_RUNS, measure_episodes, measure_monitor
 from devtools.bench_report import machine, render_table, size_header
+from devtools.bench_sales import CONCURRENT_SECONDS, SINGLE_SALES, measure_sales, render_sales
 from devtools.bench_services import (
     BenchServices,
     bench_services,
@@ -70,6 +71,7 @@ DEFAULT_SIZES = (1_000, 10_000, 100_000)
 DEFAULT_OUTPUT = ROOT / ".bench" / "results.json"
 MECHANISMS_OUTPUT = ROOT / ".bench" / "mechanisms.json"
 DELIVERY_OUTPUT_NAME = "delivery.json"  # beside the results file
+SALES_OUTPUT_NAME = "sales.json"  # beside the results file
 
 
 def render_delivery(figures: dict[str, Any]) -> str:
@@ -117,6 +119,9 @@ class BenchOptions:
     cold_starts: bool = True
     mechanisms: bool = False
     only: tuple[str, ...] = ()  # with mechanisms: these alone (default: every one)
+    sales_only: bool = False
+    sales_count: int = SINGLE_SALES
+    sales_seconds: float = CONCURRENT_SECONDS
 
 
 def bench_size(
@@ -204,6 +209,23 @@ def parse_arguments(argv: Sequence[str]) -> BenchOptions:
         default="",
         help="with --mechanisms: a comma-separated list of mechanisms to measure (default: all)",
     )
+    parser.add_argument(
+        "--sales-only",
+        action="store_true",
+        help="measure the sales alone (no catalogue sizes, no delivery)",
+    )
+    parser.add_argument(
+        "--sales-count",
+        type=int,
+        default=SINGLE_SALES,
+        help="one client's sales measured (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--sales-seconds",
+        type=float,
+        default=CONCURRENT_SECONDS,
+        help="how long the 8 clients sell, each variant (default: %(default)s)",
+    )
     arguments = parser.parse_args(list(argv))
     try:
         sizes = tuple(int(part.replace("_", "")) for part in arguments.sizes.split(",") if part)
@@ -219,6 +241,9 @@ def parse_arguments(argv: Sequence[str]) -> BenchOptions:
         cold_starts=not arguments.no_cold_starts,
         mechanisms=arguments.mechanisms,
         only=tuple(name for name in arguments.only.split(",") if name),
+        sales_only=arguments.sales_only,
+        sales_count=max(10, arguments.sales_count),
+        sales_seconds=max(0.5, arguments.sales_seconds),
     )
 
 
@@ -238,17 +263,28 @@ def run(options: BenchOptions) -> list[dict[str, Any]]:
             f"PostgreSQL (embedded, fsync off) at {services.database_url}; "
             f"DynamoDB (moto) at {services.dynamodb_endpoint}"
         )
-        for packages in options.sizes:
+        for packages in () if options.sales_only else options.sizes:
             if options.mechanisms:
                 results.append(bench_mechanisms_at(template, services, packages, only=options.only))
             else:
                 results.append(bench_size(template, services, packages, options))
-        if not options.mechanisms:
+        if not options.mechanisms and not options.sales_only:
             delivery = measure_delivery(services)
             delivery_output = options.output.parent / DELIVERY_OUTPUT_NAME
             delivery_output.parent.mkdir(parents=True, exist_ok=True)
             delivery_output.write_text(json.dumps(delivery, indent=2) + "\n")
             print(render_delivery(delivery))
+        if not options.mechanisms:
+            sales = measure_sales(
+                template,
+                services,
+                single_sales=options.sales_count,
+                concurrent_seconds=options.sales_seconds,
+            )
+            sales_output = options.output.parent / SALES_OUTPUT_NAME
+            sales_output.parent.mkdir(parents=True, exist_ok=True)
+            sales_output.write_text(json.dumps({**sales, "machine": machine()}, indent=2) + "\n")
+            print(render_sales(sales))
         reset_service_state()
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(json.dumps(results, indent=2) + "\n")
@@ -266,7 +302,8 @@ def main(argv: Sequence[str]) -> int:
         "fsync off, DynamoDB = moto server"
     )
     if not options.mechanisms:
-        print(render_table(results))
+        if results:
+            print(render_table(results))
         return 0
     print("\n\n".join(render_mechanisms(result) for result in results))
     # A switch that changes the monitor's answer is a bug, whatever the timings say.

@@ -80,7 +80,20 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     output = tmp_path / "results.json"
 
     # 200 packages: small, yet with alerts for the warm run to find in its cooldown.
-    status = bench.main(["--sizes", "200", "--repeat", "1", "--output", str(output)])
+    status = bench.main(
+        [
+            "--sizes",
+            "200",
+            "--repeat",
+            "1",
+            "--output",
+            str(output),
+            "--sales-count",
+            "20",
+            "--sales-seconds",
+            "1",
+        ]
+    )
 
     assert status == 0
     (result,) = json.loads(output.read_text())
@@ -134,6 +147,13 @@ def test_bench_runs_end_to_end_at_a_tiny_size(tmp_path: Path) -> None:
     assert delivery["steady"]["deliveries"] == delivery["steady"]["sent"] == 600
     assert delivery["steady"]["webhooks_verified"] == 200
     assert delivery["storm_10000"]["webhook_messages"] == 1
+    sales = json.loads((tmp_path / bench.SALES_OUTPUT_NAME).read_text())
+    # Every sale recorded, the ledger still the stock, the same statements a sale.
+    assert sales["one_client"]["count"] == 20
+    assert sales["eight_clients_shared"]["sales"] > 0
+    assert sales["eight_clients_one_hot_product"]["sales"] > 0
+    assert sales["ledger_mismatches"] == 0
+    assert sales["statements_per_sale"] == 8
 
 
 @pytest.mark.slow

@@ -29,7 +29,7 @@ import psycopg
 from psycopg import sql
 
 from inventory.data.catalog_version import VERSION_QUERY, checked_version
-from inventory.data.rule_sql import with_rules
+from inventory.data.rule_sql import WHOLE_PACKAGES, with_rules
 from inventory.rules.alerts import ProductFigures
 from inventory.rules.availability import (
     Bottleneck,
@@ -117,14 +117,27 @@ def packages_using_product(product_id: UUID) -> PackageFilter:
     )
 
 
-def active_packages_using(product_ids: Collection[UUID]) -> PackageFilter:
-    """The active packages with a component among these products (what a sale changed)."""
+def active_packages_changed_by(deltas: Mapping[UUID, Decimal]) -> PackageFilter:
+    """The active packages whose max sellable the committed changes `deltas` (new stock minus
+    old, by product) moved: their status, a function of it, is the only other figure a change
+    of stock moves. The old level is the current one minus the delta; whole packages are
+    compared clamped at 0, as `max_sellable` is (div() truncates, which equals floor() once
+    clamped)."""
+    old_usable = "(CASE WHEN p.is_active THEN p.current_stock - coalesce(d.delta, 0) ELSE 0 END)"
     return PackageFilter(
         sql.SQL(
-            "pk.is_active AND pk.id IN (SELECT package_id FROM package_items"
-            " WHERE product_id = ANY(%(product_ids)s))"
+            "pk.is_active AND pk.id IN ("
+            " SELECT pi.package_id FROM package_items pi"
+            " JOIN products p ON p.id = pi.product_id"
+            " LEFT JOIN unnest(%(changed_ids)s::uuid[], %(changed_deltas)s::numeric[])"
+            "   AS d(id, delta) ON d.id = p.id"
+            " WHERE pi.package_id IN (SELECT package_id FROM package_items"
+            "   WHERE product_id = ANY(%(changed_ids)s))"
+            " GROUP BY pi.package_id"
+            " HAVING greatest(0, min(" + WHOLE_PACKAGES + "))"
+            "   <> greatest(0, min(div(" + old_usable + ", pi.quantity))))"
         ),
-        {"product_ids": list(product_ids)},
+        {"changed_ids": list(deltas), "changed_deltas": list(deltas.values())},
     )
 
 

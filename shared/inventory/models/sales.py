@@ -72,8 +72,9 @@ class Sale(BaseModel):
     oversold: bool = Field(description="True when some product went below its usable stock.")
     deducted: list[Deduction] = Field(description="Every product the sale took from, by id.")
     packages: list[AvailabilityItem] = Field(
-        description="The availability, after the sale, of every active package that uses a "
-        "product the sale took from, by (name, id)."
+        description="The availability, after the sale, of every active package whose "
+        "max_sellable the sale changed (and so possibly its status), by (name, id). The "
+        "products' new stock is in `deducted`."
     )
 
 

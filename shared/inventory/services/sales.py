@@ -213,7 +213,9 @@ def _record(
     )
     affected = availability_sql.fetch_availability(
         connection,
-        availability_sql.active_packages_using([d.product_id for d in deducted]),
+        availability_sql.active_packages_changed_by(
+            {pid: -amount for pid, amount in deductions.items()}
+        ),
         get_settings().package_low_stock_threshold,
     )
     return Sale(

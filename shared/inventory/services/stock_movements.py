@@ -131,11 +131,11 @@ def _record_once(
 
 
 def _stock_changed(connection: psycopg.Connection[Any], movement: Movement) -> StockChanged:
-    """The event: the product's new level and the availability of the active packages using
-    it (a receipt may make them sellable again)."""
+    """The event: the product's new level and the availability of the active packages whose
+    max sellable it moved (a receipt may make them sellable again)."""
     packages = availability_sql.fetch_availability(
         connection,
-        availability_sql.active_packages_using([movement.product_id]),
+        availability_sql.active_packages_changed_by({movement.product_id: movement.quantity_delta}),
         get_settings().package_low_stock_threshold,
     )
     complete = len(packages) <= MAX_PACKAGES

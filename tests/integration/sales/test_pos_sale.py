@@ -245,3 +245,36 @@ def test_a_retry_writing_the_same_numbers_and_instant_differently_is_the_same_sa
     assert (one["statusCode"], two["statusCode"]) == (201, 201), two["body"]
     assert answer(one) == answer(two)
     assert stock(bar, LIMES) == Decimal(7)
+
+
+@pytest.mark.parametrize(
+    "cart",
+    [
+        [{"package_id": MOJITO, "quantity": 1}],
+        [{"package_id": MOJITO, "quantity": 2}, {"package_id": CUBA_LIBRE, "quantity": 1}],
+        [{"product_id": LIMES, "quantity": 0.1}],
+        [{"product_id": str(WHITE_RUM), "quantity": 700}],
+    ],
+)
+def test_the_answer_names_exactly_the_packages_whose_max_sellable_moved(
+    bar: psycopg.Connection[Any], lambda_context: FakeLambdaContext, cart: list[Any]
+) -> None:
+    from inventory.config import get_settings
+    from inventory.data.availability_sql import ACTIVE_PACKAGES, fetch_availability
+
+    def sellable() -> dict[str, int | None]:
+        threshold = get_settings().package_low_stock_threshold
+        return {
+            str(a.package_id): a.max_sellable
+            for a in fetch_availability(bar, ACTIVE_PACKAGES, threshold)
+        }
+
+    before = sellable()
+    response = sell(lambda_context, {"items": cart})
+    assert response["statusCode"] == 201, response["body"]
+    after = sellable()
+    moved = {pid for pid in after if after[pid] != before[pid]}
+    assert moved, "every cart here moves some package"
+    packages = answer(response)["data"]["packages"]
+    assert {p["package_id"] for p in packages} == moved
+    assert all(p["max_sellable"] == after[p["package_id"]] for p in packages)
