@@ -3,7 +3,7 @@ stock event bus, as plain values, and the JSON detail EventBridge carries.
 
 One event per sale or movement. It names every product whose stock it changed (the stock after
 it and the product's ledger version, `stock_movements.seq`, which grows in commit order per
-product) and every package whose availability it may have changed. The event id is the id of
+product) and every active package whose max sellable it moved. The event id is the id of
 its outbox row (`stock_events`), so every copy EventBridge delivers (it is at-least-once), and
 every copy a retry publishes again, carries the same id: consumers deduplicate on `event_id`
 and order per product by `version`.
