@@ -23,9 +23,13 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import psycopg
+from pydantic import BaseModel
 
 from inventory.callers import Caller
+from inventory.data import stock_events, write_requests
 from inventory.data.idempotency_records import persistence_layer
 from inventory.data.write_requests import Earlier
 from inventory.errors import (
@@ -35,10 +39,14 @@ from inventory.errors import (
     IdempotencyKeyReusedError,
     MalformedRequestError,
 )
+from inventory.models.numbers import exact_json
+from inventory.observability import logger
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from inventory.rules.stock_events import StockChanged
 
 IDEMPOTENCY_KEY_DESCRIPTION = (
     "Required. A key unique to this write (a UUID), 1 to 255 printable ASCII characters; "
@@ -174,3 +182,41 @@ def run_once(
             "The idempotency store (DynamoDB) did not answer; retry with the same key."
         ) from error
     return str(stored["answer"])
+
+
+_Answer = TypeVar("_Answer", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded(Generic[_Answer]):
+    """A write's outcome in PostgreSQL: its answer's JSON text; the answer itself and the
+    stock.changed event it owes when it was written now (None for both: a replay)."""
+
+    text: str
+    answer: _Answer | None
+    event_id: uuid.UUID | None
+
+
+def stock_write(
+    connection: psycopg.Connection[Any],
+    request: IdempotentRequest,
+    write: Callable[[], tuple[_Answer, StockChanged]],
+) -> Recorded[_Answer]:
+    """One transaction of a stock write: the request's id taken (`write_requests`: the
+    committed answer of an earlier attempt, or a 422 for another body), `write()` (the
+    change, its answer and its event), the answer stored and the event owed. Any error rolls
+    it all back."""
+    with connection.transaction():
+        earlier = write_requests.claim(
+            connection, request.request_id, request.operation, request.body_hash
+        )
+        if earlier is not None:
+            logger.info(
+                "Write answered from its committed record",
+                extra={"operation": request.operation, "request_id": str(request.request_id)},
+            )
+            return Recorded(replayed(earlier, request), None, None)
+        answer, event = write()
+        text = exact_json(answer.model_dump_json().encode()).decode()
+        write_requests.record_answer(connection, request.request_id, text)
+        return Recorded(text, answer, stock_events.insert(connection, event))

@@ -24,7 +24,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from inventory.callers import Caller
 from inventory.config import get_settings
-from inventory.data import availability_sql, catalog, sales, stock_events, write_requests
+from inventory.data import availability_sql, catalog, sales
 from inventory.data.db import run_on_connection
 from inventory.data.stock_ledger import LedgerNote
 from inventory.errors import (
@@ -35,7 +35,6 @@ from inventory.errors import (
 )
 from inventory.models.availability import AvailabilityItem
 from inventory.models.cart import ShortageOut
-from inventory.models.numbers import exact_json
 from inventory.models.sales import Deduction, Sale, SaleRequest
 from inventory.observability import logger, metrics
 from inventory.rules.availability import Component, PackageSpec
@@ -51,9 +50,9 @@ from inventory.rules.stock_movements import MovementKind
 from inventory.services.cart import line_ids, refuse_unknown
 from inventory.services.idempotent_writes import (
     IdempotentRequest,
-    replayed,
     request_of,
     run_once,
+    stock_write,
 )
 from inventory.services.stock_events import publish_after_commit
 
@@ -106,23 +105,19 @@ def _sell_once(
     caller: Caller,
     now: datetime,
 ) -> tuple[str, UUID | None]:
-    """The answer's JSON text and the stock.changed event it owes (None: a replay); the
-    transaction is rolled back by any error."""
-    sale_id = idempotent.request_id
-    with connection.transaction():
-        earlier = write_requests.claim(connection, sale_id, OPERATION, idempotent.body_hash)
-        if earlier is not None:
-            logger.info("Sale answered from its committed record", extra={"sale_id": str(sale_id)})
-            return replayed(earlier, idempotent), None
-        answer = _record(connection, request, sale_id, caller.label, now)
-        text = exact_json(answer.model_dump_json().encode()).decode()
-        write_requests.record_answer(connection, sale_id, text)
-        event_id = stock_events.insert(connection, _stock_changed(answer))
-    metrics.add_metric(name="SalesRecorded", unit=MetricUnit.Count, value=1)
-    if answer.oversold:
-        metrics.add_metric(name="SalesOversold", unit=MetricUnit.Count, value=1)
-        logger.warning("Sale oversold stock", extra={"sale_id": str(sale_id)})
-    return text, event_id
+    """The answer's JSON text and the stock.changed event it owes (None: a replay)."""
+
+    def write() -> tuple[Sale, StockChanged]:
+        answer = _record(connection, request, idempotent.request_id, caller.label, now)
+        return answer, _stock_changed(answer)
+
+    recorded = stock_write(connection, idempotent, write)
+    if recorded.answer is not None:
+        metrics.add_metric(name="SalesRecorded", unit=MetricUnit.Count, value=1)
+        if recorded.answer.oversold:
+            metrics.add_metric(name="SalesOversold", unit=MetricUnit.Count, value=1)
+            logger.warning("Sale oversold stock", extra={"sale_id": str(idempotent.request_id)})
+    return recorded.text, recorded.event_id
 
 
 def _stock_changed(sale: Sale) -> StockChanged:

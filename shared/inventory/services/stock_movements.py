@@ -30,7 +30,7 @@ from pydantic import TypeAdapter
 
 from inventory.callers import Caller
 from inventory.config import get_settings
-from inventory.data import availability_sql, stock_events, stock_ledger, write_requests
+from inventory.data import availability_sql, stock_ledger
 from inventory.data.db import run_on_connection
 from inventory.data.stock_ledger import LedgerNote, Movement
 from inventory.errors import ErrorCode, FieldProblem, InvalidRequestError, NotFoundError
@@ -42,9 +42,9 @@ from inventory.services import cursors
 from inventory.services.availability_cache import etag_of
 from inventory.services.idempotent_writes import (
     IdempotentRequest,
-    replayed,
     request_of,
     run_once,
+    stock_write,
 )
 from inventory.services.stock_events import publish_after_commit
 
@@ -93,18 +93,12 @@ def _record_once(
     idempotent: IdempotentRequest,
     caller: Caller,
 ) -> tuple[str, UUID | None]:
-    """The answer's JSON text and the stock.changed event it owes (None: a replay); the
-    transaction is rolled back by any error."""
-    request_id = idempotent.request_id
-    with connection.transaction():
-        earlier = write_requests.claim(connection, request_id, OPERATION, idempotent.body_hash)
-        if earlier is not None:
-            logger.info(
-                "Stock movement answered from its committed record",
-                extra={"request_id": str(request_id)},
-            )
-            return replayed(earlier, idempotent), None
-        note = LedgerNote(request.movement_kind, caller.label, request.reason, request_id)
+    """The answer's JSON text and the stock.changed event it owes (None: a replay)."""
+
+    def write() -> tuple[StockMovement, StockChanged]:
+        note = LedgerNote(
+            request.movement_kind, caller.label, request.reason, idempotent.request_id
+        )
         movement = stock_ledger.apply_movement(
             connection, request.product_id, request.quantity, note
         )
@@ -113,21 +107,21 @@ def _record_once(
                 f"No product has the id {request.product_id}; nothing was recorded.",
                 details=[FieldProblem("body", "/product_id", "no such id")],
             )
-        answer = to_answer(movement)
-        text = exact_json(answer.model_dump_json().encode()).decode()
-        write_requests.record_answer(connection, request_id, text)
-        event_id = stock_events.insert(connection, _stock_changed(connection, movement))
-    metrics.add_metric(name="StockMovementsRecorded", unit=MetricUnit.Count, value=1)
-    logger.info(
-        "Stock movement recorded",
-        extra={
-            "movement_id": str(movement.id),
-            "product_id": str(movement.product_id),
-            "kind": movement.kind.value,
-            "below_zero": movement.stock_after < 0,
-        },
-    )
-    return text, event_id
+        return to_answer(movement), _stock_changed(connection, movement)
+
+    recorded = stock_write(connection, idempotent, write)
+    if (movement := recorded.answer) is not None:
+        metrics.add_metric(name="StockMovementsRecorded", unit=MetricUnit.Count, value=1)
+        logger.info(
+            "Stock movement recorded",
+            extra={
+                "movement_id": str(movement.id),
+                "product_id": str(movement.product_id),
+                "kind": movement.kind.value,
+                "below_zero": movement.stock_after < 0,
+            },
+        )
+    return recorded.text, recorded.event_id
 
 
 def _stock_changed(connection: psycopg.Connection[Any], movement: Movement) -> StockChanged:
