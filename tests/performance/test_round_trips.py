@@ -113,7 +113,7 @@ def test_run_costs_the_same_round_trips_for_10_and_100_packages(
     def statements(count: int) -> int:
         db.execute(
             "TRUNCATE notification_deliveries, notification_episodes, notifications, order_items,"
-            " package_items, packages, products"
+            " package_items, packages, products CASCADE"
         )
         specs = [package(f"P{i}", [component(f"Item {i}", 1, 0)]) for i in range(count)]
         insert_catalog(db, specs)
@@ -141,7 +141,7 @@ def test_ending_10_or_100_episodes_costs_the_same_round_trips(
     def statements(count: int) -> int:
         db.execute(
             "TRUNCATE notification_deliveries, notification_episodes, notifications, order_items,"
-            " package_items, packages, products"
+            " package_items, packages, products CASCADE"
         )
         specs = [package(f"P{i}", [component(f"Item {i}", 1, 0)]) for i in range(count)]
         insert_catalog(db, specs)
@@ -180,7 +180,7 @@ def test_delivering_to_subscribers_adds_two_round_trips_at_any_size(
         db.execute(
             "TRUNCATE notification_deliveries, notification_subscriptions,"
             " notification_episodes, notifications, order_items, package_items, packages,"
-            " products"
+            " products CASCADE"
         )
         add_subscription(db, "webhook", "https://hooks.example.com/a")
         add_subscription(db, "email", "manager@example.com")

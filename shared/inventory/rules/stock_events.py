@@ -27,8 +27,8 @@ SOURCE = "inventory-automation"
 DETAIL_TYPE = "stock.changed"
 
 SALE = "sale"
-# An event carries at most this many packages (each about 90 bytes of the 256 KB EventBridge
-# takes per entry).
+# The writers name at most this many packages in an event (each about 90 bytes of the 256 KB
+# EventBridge takes per entry); beyond it they name none and say packages_complete: false.
 MAX_PACKAGES = 1_000
 # What changed the stock: a POS sale, or a stock movement of one of the API's kinds.
 CAUSES = frozenset({SALE, "receipt", "waste", "correction", "count"})
@@ -76,8 +76,6 @@ class StockChanged:
             raise ValueError("a stock movement's event names its movement_id and no sale_id")
         if self.occurred_at.utcoffset() is None:
             raise ValueError("occurred_at must be an aware datetime")
-        if len(self.packages) > MAX_PACKAGES:
-            raise ValueError(f"more than {MAX_PACKAGES} packages: name none, packages_complete")
         for product in self.products:
             if not product.stock_after.is_finite():
                 raise ValueError(f"stock_after of {product.product_id} is not a number")

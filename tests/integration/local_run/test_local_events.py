@@ -99,6 +99,8 @@ class Recorded:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.failures_left: dict[str, int] = {}
         self.lines: list[str] = []
+        # E-mails of other tests' deliveries the shared moto still holds: not this test's.
+        self.outbox: list[str] = []
 
     def invoke(self, spec: Any, event: dict[str, Any]) -> None:
         self.calls.append((spec.logical_id, event))
@@ -112,7 +114,7 @@ def _poller(
 ) -> tuple[QueuePoller, dict[str, str]]:
     resources = create_event_buses(template, endpoint)
     sources = rule_sources(template, resources, endpoint, recorded.invoke, recorded.lines.append)
-    return QueuePoller(endpoint, sources, Outbox(recorded.lines.append), recorded.lines.append), (
+    return QueuePoller(endpoint, sources, Outbox(recorded.outbox.append), recorded.lines.append), (
         resources
     )
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 # What services/sales.py logs when PostgreSQL's write_requests answers a retry (Powertools'
 # record in DynamoDB answers without running the function, so without a line).
-ANSWERED_BY_POSTGRES = "Sale answered from its committed record"
+ANSWERED_BY_POSTGRES = "Write answered from its committed record"
 
 
 @pytest.fixture

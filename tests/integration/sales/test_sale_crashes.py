@@ -1,12 +1,13 @@
-"""A sale whose process dies, or whose database answer is lost, is sold once, and its retry
-answers it.
+"""A sale whose process dies, or whose PostgreSQL or DynamoDB answer is lost, is sold once,
+and its retry answers it.
 
 The process is real and really killed: a worker of tests/support/sale_workers.py runs the
 handler and is held at a point of its sale (after PostgreSQL committed but before Powertools
 stored the answer, or before the commit) until this test SIGKILLs it, as an OOM kill or a
 Lambda timeout would. Powertools' record then says "in progress" until the dead invocation's
 time is up (its context gave it REMAINING_MS), and the retry after that runs the sale again,
-which finds what the first attempt committed, or nothing.
+which finds what the first attempt committed, or nothing. The lost answers go through
+tests/support/fault_proxy.py, in front of the real PostgreSQL or moto server.
 """
 
 from __future__ import annotations
@@ -167,3 +168,33 @@ def test_a_sale_whose_database_answer_was_lost_is_answered_and_sold_once(
         again = sell(lambda_context, mojito(), key=key)
         assert again["body"] == first["body"]
     sold_once(bar)
+
+
+def test_a_lost_answer_to_the_dynamodb_claim_is_a_retryable_409_and_the_key_sells_once_later(
+    bar: psycopg.Connection[Any],
+    idempotency_table: str,
+    moto_endpoint: str,
+    service_env: pytest.MonkeyPatch,
+) -> None:
+    """The PutItem that claims the key landed, its answer was lost: botocore sends it again,
+    and Powertools finds the key in progress (its own record), so the request cannot tell
+    whether another is selling. It sells nothing and says retry; the key is free once the
+    invocation's time is up, and then sells once."""
+    from inventory.data.idempotency_records import persistence_layer
+
+    key = str(uuid.uuid4())
+    with answer_dropping_proxy(moto_endpoint) as proxy:
+        service_env.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.url)
+        persistence_layer.cache_clear()
+        proxy.drop_answers(b"DynamoDB_20120810.PutItem")
+
+        first = sell(FakeLambdaContext(remaining_ms=REMAINING_MS), mojito(), key=key)
+
+        assert proxy.dropped == 1
+        assert_asked_to_wait(first)
+        assert counts(bar) == (0, 0, 0)
+        assert_asked_to_wait(sell(FakeLambdaContext(), mojito(), key=key))
+        wait_until_in_progress_ends(idempotency_table)
+        retried = sell(FakeLambdaContext(), mojito(), key=key)
+        assert retried["statusCode"] == 201, retried["body"]
+        sold_once(bar)
