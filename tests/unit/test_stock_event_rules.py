@@ -138,3 +138,10 @@ def test_occurred_at_is_written_in_utc_whatever_the_zone_given() -> None:
 def test_an_event_the_design_does_not_allow_is_refused(changes: dict[str, Any], said: str) -> None:
     with pytest.raises(ValueError, match=said):
         sale(**changes)
+
+
+def test_past_the_bound_an_answer_or_event_names_no_package_and_says_so() -> None:
+    from inventory.rules.stock_events import MAX_PACKAGES, named
+
+    assert named(list(range(MAX_PACKAGES))) == (list(range(MAX_PACKAGES)), True)
+    assert named(list(range(MAX_PACKAGES + 1))) == ((), False)

@@ -74,7 +74,12 @@ class Sale(BaseModel):
     packages: list[AvailabilityItem] = Field(
         description="The availability, after the sale, of every active package whose "
         "max_sellable the sale changed (and so possibly its status), by (name, id). The "
-        "products' new stock is in `deducted`."
+        "products' new stock is in `deducted`. None when more than 400 moved "
+        "(`packages_complete` false): read the availability routes then."
+    )
+    packages_complete: bool = Field(
+        description="False: the sale moved more packages than an answer names (400), so "
+        "`packages` is empty."
     )
 
 

@@ -40,11 +40,11 @@ from inventory.observability import logger, metrics
 from inventory.rules.availability import Component, PackageSpec
 from inventory.rules.cart import CartLine, LineStatus, PackageLine, Stock, check_cart, demand_of
 from inventory.rules.stock_events import (
-    MAX_PACKAGES,
     SALE,
     PackageStatus,
     ProductStock,
     StockChanged,
+    named,
 )
 from inventory.rules.stock_movements import MovementKind
 from inventory.services.cart import line_ids, refuse_unknown
@@ -121,7 +121,6 @@ def _sell_once(
 
 
 def _stock_changed(sale: Sale) -> StockChanged:
-    complete = len(sale.packages) <= MAX_PACKAGES
     return StockChanged(
         event_id=uuid.uuid4(),
         cause=SALE,
@@ -131,10 +130,8 @@ def _stock_changed(sale: Sale) -> StockChanged:
         products=tuple(ProductStock(d.product_id, d.stock_after, d.version) for d in sale.deducted),
         packages=tuple(
             PackageStatus(p.package_id, p.max_sellable, p.status.value) for p in sale.packages
-        )
-        if complete
-        else (),
-        packages_complete=complete,
+        ),
+        packages_complete=sale.packages_complete,
     )
 
 
@@ -213,6 +210,7 @@ def _record(
         ),
         get_settings().package_low_stock_threshold,
     )
+    shown, complete = named(affected)
     return Sale(
         sale_id=sale_id,
         order_id=request.order_id,
@@ -228,7 +226,8 @@ def _record(
             )
             for d in deducted
         ],
-        packages=[AvailabilityItem.of(a) for a in affected],
+        packages=[AvailabilityItem.of(a) for a in shown],
+        packages_complete=complete,
     )
 
 

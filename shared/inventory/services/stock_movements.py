@@ -37,7 +37,7 @@ from inventory.errors import ErrorCode, FieldProblem, InvalidRequestError, NotFo
 from inventory.models.numbers import exact_json
 from inventory.models.stock_movements import StockMovement, StockMovementRequest
 from inventory.observability import logger, metrics
-from inventory.rules.stock_events import MAX_PACKAGES, PackageStatus, ProductStock, StockChanged
+from inventory.rules.stock_events import PackageStatus, ProductStock, StockChanged, named
 from inventory.services import cursors
 from inventory.services.availability_cache import etag_of
 from inventory.services.idempotent_writes import (
@@ -132,7 +132,7 @@ def _stock_changed(connection: psycopg.Connection[Any], movement: Movement) -> S
         availability_sql.active_packages_changed_by({movement.product_id: movement.quantity_delta}),
         get_settings().package_low_stock_threshold,
     )
-    complete = len(packages) <= MAX_PACKAGES
+    shown, complete = named(packages)
     return StockChanged(
         event_id=uuid.uuid4(),
         cause=movement.kind.value,
@@ -140,11 +140,7 @@ def _stock_changed(connection: psycopg.Connection[Any], movement: Movement) -> S
         movement_id=movement.id,
         occurred_at=movement.created_at,
         products=(ProductStock(movement.product_id, movement.stock_after, movement.seq),),
-        packages=tuple(
-            PackageStatus(p.package_id, p.max_sellable, p.status.value) for p in packages
-        )
-        if complete
-        else (),
+        packages=tuple(PackageStatus(p.package_id, p.max_sellable, p.status.value) for p in shown),
         packages_complete=complete,
     )
 

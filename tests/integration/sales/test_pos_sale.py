@@ -278,3 +278,28 @@ def test_the_answer_names_exactly_the_packages_whose_max_sellable_moved(
     packages = answer(response)["data"]["packages"]
     assert {p["package_id"] for p in packages} == moved
     assert all(p["max_sellable"] == after[p["package_id"]] for p in packages)
+
+
+def test_a_sale_moving_more_packages_than_an_answer_names_is_answered_and_its_retry_too(
+    db: psycopg.Connection[Any], idempotency_table: str, lambda_context: FakeLambdaContext
+) -> None:
+    """Its answer must fit Powertools' DynamoDB record (400 KB): named in full, about 980
+    packages made the record's update fail after the commit, so the caller got a 503, never
+    its 201. Past MAX_PACKAGES the answer names none."""
+    from inventory.rules.stock_events import MAX_PACKAGES
+    from tests.support.catalog import component, insert_catalog, package
+
+    limit = component("Shared base", 1, 10_000)
+    catalog = [
+        package(f"Drink {n:04}", [limit, component(f"Garnish {n}", 1, 100_000)])
+        for n in range(MAX_PACKAGES + 1)
+    ]
+    insert_catalog(db, catalog)
+    body = {"items": [{"package_id": str(catalog[0].package_id), "quantity": 1}]}
+    first = sell(lambda_context, body, key="many-moved")
+    assert first["statusCode"] == 201, first["body"][:300]
+    data = answer(first)["data"]
+    assert (data["packages"], data["packages_complete"]) == ([], False)
+    again = sell(lambda_context, body, key="many-moved")
+    assert (again["statusCode"], answer(again)) == (201, answer(first))
+    assert stock(db, limit.product_id) == Decimal(9_999)
