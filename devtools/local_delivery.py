@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools import sqs_event_source
-from devtools.local_events import rule_sources
+from devtools.local_events import local_client, rule_sources
 from devtools.local_state import local_dir, shown
 from devtools.template import LOCAL_ACCOUNT_ID, LOCAL_REGION, LOCAL_STACK_NAME, Template
 
@@ -51,18 +51,6 @@ def receiver_port() -> int:
     return int(os.environ.get("WEBHOOK_RECEIVER_PORT", str(RECEIVER_PORT)))
 
 
-def _client(service: str, endpoint: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=endpoint,
-        region_name=LOCAL_REGION,
-        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "local"),
-        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
-    )
-
-
 def _queue_attributes(template: Template, logical_id: str) -> dict[str, str]:
     properties = (template.raw["Resources"][logical_id].get("Properties")) or {}
     timeout = properties.get("VisibilityTimeout")
@@ -72,7 +60,7 @@ def _queue_attributes(template: Template, logical_id: str) -> dict[str, str]:
 
 def create_queues_and_topics(template: Template, endpoint: str) -> dict[str, str]:
     """Each queue's URL and each topic's ARN, by logical id (created when missing)."""
-    sqs, sns = _client("sqs", endpoint), _client("sns", endpoint)
+    sqs, sns = local_client("sqs", endpoint), local_client("sns", endpoint)
     values: dict[str, str] = {}
     for logical_id in template.resources_of_type("AWS::SQS::Queue"):
         name = f"{LOCAL_STACK_NAME}-{logical_id}"
@@ -81,7 +69,7 @@ def create_queues_and_topics(template: Template, endpoint: str) -> dict[str, str
     for logical_id in template.resources_of_type("AWS::SNS::Topic"):
         name = f"{LOCAL_STACK_NAME}-{logical_id}"
         values[logical_id] = sns.create_topic(Name=name)["TopicArn"]
-    _client("sesv2", endpoint).create_email_identity(EmailIdentity=sender())
+    local_client("sesv2", endpoint).create_email_identity(EmailIdentity=sender())
     return values
 
 
@@ -148,7 +136,7 @@ class QueuePoller:
         outbox: Outbox,
         echo: Echo,
     ) -> None:
-        self._sqs = _client("sqs", endpoint)
+        self._sqs = local_client("sqs", endpoint)
         self._sources = sources  # (queue URL, batch size, invoke)
         self._outbox = outbox
         self._echo = echo

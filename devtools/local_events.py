@@ -56,7 +56,8 @@ Invoke = Callable[[Any, dict[str, Any]], Any]
 Echo = Callable[[str], None]
 
 
-def _client(service: str, endpoint: str) -> Any:
+def local_client(service: str, endpoint: str) -> Any:
+    """A boto3 client of moto's server (or the services `make run` attached to)."""
     import boto3
 
     return boto3.client(
@@ -70,7 +71,7 @@ def _client(service: str, endpoint: str) -> Any:
 
 def create_event_buses(template: Template, endpoint: str) -> dict[str, str]:
     """Each bus's local name, by logical id (created when missing)."""
-    events = _client("events", endpoint)
+    events = local_client("events", endpoint)
     existing = {bus["Name"] for bus in events.list_event_buses().get("EventBuses", [])}
     for name in template.event_buses.values():
         if name not in existing:
@@ -102,7 +103,7 @@ def _queue(sqs: Any, name: str) -> str:
 def route_rule(rule: EventRule, bus_name: str, endpoint: str) -> list[tuple[str, str]]:
     """The rule in moto, on `bus_name` with its pattern, a queue per function as its targets;
     (function logical id, queue URL) for each."""
-    events, sqs = _client("events", endpoint), _client("sqs", endpoint)
+    events, sqs = local_client("events", endpoint), local_client("sqs", endpoint)
     rule_name = f"{LOCAL_STACK_NAME}-{rule.name}"[:64]
     events.put_rule(Name=rule_name, EventBusName=bus_name, EventPattern=json.dumps(rule.pattern))
     routed = []
