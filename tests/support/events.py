@@ -61,6 +61,17 @@ def http_event(
     return event
 
 
+def with_idempotency_key(event: dict[str, Any], key: str | None) -> dict[str, Any]:
+    """The write's event under `key`: a new one when None, no header at all when ""."""
+    if key is None:
+        event["headers"]["idempotency-key"] = str(uuid.uuid4())
+    elif key == "":
+        event["headers"].pop("idempotency-key", None)
+    else:
+        event["headers"]["idempotency-key"] = key
+    return event
+
+
 @dataclass
 class FakeLambdaContext:
     """The attributes Powertools reads from the real LambdaContext."""

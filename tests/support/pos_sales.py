@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 from typing import Any
 
 import psycopg
 
 from functions.pos_sale import app as pos_sale
-from tests.support.events import FakeLambdaContext, http_event, response_json
+from tests.support.events import FakeLambdaContext, http_event, response_json, with_idempotency_key
 
 
 def sell(
@@ -21,12 +20,7 @@ def sell(
 ) -> dict[str, Any]:
     """The handler's response to a sale of `body` under `key` (a new key when None)."""
     event = http_event("pos_sale.json", body=body, headers=headers)
-    if key is None:
-        event["headers"]["idempotency-key"] = str(uuid.uuid4())
-    elif key == "":
-        event["headers"].pop("idempotency-key", None)
-    else:
-        event["headers"]["idempotency-key"] = key
+    with_idempotency_key(event, key)
     response: dict[str, Any] = pos_sale.lambda_handler(event, context)
     return response
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -13,7 +12,7 @@ import psycopg
 
 from functions.stock_movement_create import app as stock_movement_create
 from functions.stock_movements_list import app as stock_movements_list
-from tests.support.events import FakeLambdaContext, http_event
+from tests.support.events import FakeLambdaContext, http_event, with_idempotency_key
 
 
 def exact_body(value: Any) -> str:
@@ -38,12 +37,7 @@ def move(
     event = http_event(
         "stock_movement_create.json", body=body if isinstance(body, str) else exact_body(body)
     )
-    if key is None:
-        event["headers"]["idempotency-key"] = str(uuid.uuid4())
-    elif key == "":
-        event["headers"].pop("idempotency-key", None)
-    else:
-        event["headers"]["idempotency-key"] = key
+    with_idempotency_key(event, key)
     response: dict[str, Any] = stock_movement_create.lambda_handler(event, context)
     return response
 
